@@ -15,6 +15,7 @@ type call struct {
 	done    chan struct{} // receives one value when reply or err is set
 	reply   *Message
 	err     error
+	msg     Message // the call as encoded, kept here to save an allocation
 }
 
 // finish completes the call; the read goroutine or fail calls it once,
@@ -41,7 +42,8 @@ func (c *Conn) CallWith(ctx context.Context, opts CallOptions, method string, ar
 		c.putCall(cl)
 		return nil, err
 	}
-	buf, err := c.encode(&Message{ID: id, Method: method, Args: pickle.Tuple(args)})
+	cl.msg = Message{ID: id, Method: method, Args: pickle.Tuple(args)}
+	buf, err := c.encode(&cl.msg)
 	if err == nil {
 		err = c.enqueue(ctx, outFrame{buf: buf}, method)
 	}

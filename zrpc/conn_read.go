@@ -83,7 +83,12 @@ func (c *Conn) deliver(m *Message) {
 // dispatch passes a call from the peer to the handler.
 func (c *Conn) dispatch(m *Message) {
 	if c.handler == nil {
-		c.log.Debug("zrpc: no handler, dropping call", "method", m.Method, "flags", m.Flags)
+		if m.Flags&FlagAsync == 0 {
+			// The peer waits for a reply that will never come.
+			c.log.Warn("zrpc: no handler, dropping a call that expects a reply", "method", m.Method)
+		} else {
+			c.log.Debug("zrpc: no handler, dropping one-way call", "method", m.Method)
+		}
 		return
 	}
 	c.handler(c, m)

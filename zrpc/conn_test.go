@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -505,6 +507,47 @@ func TestConnFlush(t *testing.T) {
 		c.Close()
 		if m := <-got; m != "last" {
 			t.Errorf("message sent before Flush+Close not received: %q", m)
+		}
+	})
+}
+
+// writeCounter counts the writes reaching the transport.
+type writeCounter struct {
+	w      io.Writer
+	writes atomic.Int64
+}
+
+func (wc *writeCounter) Write(p []byte) (int, error) {
+	wc.writes.Add(1)
+	return wc.w.Write(p)
+}
+
+// Frames queued while the writer is busy go out together, one write for
+// many frames.
+func TestConnCoalescesWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		wc := &writeCounter{w: a}
+		c := NewConn(NewFrameReader(a), NewFrameWriter(wc), a, ConnOptions{Encoding: codecA})
+		defer c.Close()
+		defer b.Close()
+		p := newPeer(b)
+		const frames = 100
+		var wg sync.WaitGroup
+		for i := range int64(frames) {
+			wg.Go(func() {
+				if err := c.Notify(context.Background(), "storea", i); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()       // all queued; the writer is blocked writing the first
+		synctest.Wait() // until the peer reads
+		for range frames {
+			p.mustRecv(t)
+		}
+		if n := wc.writes.Load(); n > 3 {
+			t.Errorf("%d frames queued together took %d writes", frames, n)
 		}
 	})
 }

@@ -46,19 +46,27 @@ func (c *Conn) writeLoop() {
 	}
 }
 
-// writeBatch writes f and every frame queued behind it, then flushes.
+// maxBatch bounds the frames written between two flushes, so that a flood
+// of one-way calls cannot hold back the frames ahead of it.
+const maxBatch = queueLen
+
+// writeBatch writes f and the frames queued behind it, then flushes.
 func (c *Conn) writeBatch(f outFrame) error {
-	for {
+	for n := 1; ; n++ {
 		if err := c.writeFrame(f); err != nil {
 			return err
+		}
+		if n == maxBatch {
+			break
 		}
 		select {
 		case f = <-c.queue:
 			continue
 		default:
 		}
-		return c.fw.Flush()
+		break
 	}
+	return c.fw.Flush()
 }
 
 func (c *Conn) writeFrame(f outFrame) error {

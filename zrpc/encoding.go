@@ -15,8 +15,9 @@ type Encoding interface {
 
 	// DecodeMessage decodes one message from a frame payload. Its errors
 	// are typed and say what in the payload could not be read, so that a
-	// connection can log why it gave up on a peer. The returned message
-	// must not alias payload unless the encoding documents it.
+	// connection can log why it gave up on a peer. The message may alias
+	// payload: a Conn hands over each payload (a fresh slice per frame)
+	// and never touches it again.
 	DecodeMessage(payload []byte) (*Message, error)
 
 	// Adapt returns the encoding to use for sending once the first message
