@@ -105,17 +105,17 @@ type Conn struct {
 // encodingBox lets an interface value live in an atomic.Pointer.
 type encodingBox struct{ Encoding }
 
-// NewConn starts a connection over a framer pair on which the handshake
-// (version strings, and for some generations nothing else) has been done.
-// It owns fr, fw and closer from now on: closer is closed when the
-// connection ends, which must unblock fr and fw (a net.Conn does). The
-// connection runs until [Conn.Close] or a failure; call Close in any case
-// to wait for its goroutines.
+// NewConn starts a connection over the framer pair the handshake (the
+// exchange of version strings) was done with, so that nothing buffered in
+// fr is lost. It owns fr, fw and closer from now on: closer, usually the
+// net.Conn under them, is closed when the connection ends and closing it
+// must unblock fr and fw. The connection runs until [Conn.Close] or a
+// failure; call Close in any case to wait for its goroutines.
 //
-// opts.Encoding must not be nil.
+// A nil closer or opts.Encoding is a programming error and panics.
 func NewConn(fr *FrameReader, fw *FrameWriter, closer io.Closer, opts ConnOptions) *Conn {
-	if opts.Encoding == nil {
-		panic("zrpc: NewConn with a nil ConnOptions.Encoding")
+	if opts.Encoding == nil || closer == nil {
+		panic("zrpc: NewConn needs a closer and ConnOptions.Encoding")
 	}
 	c := &Conn{
 		fr:        fr,
