@@ -16,7 +16,7 @@ func BenchmarkConnCallSequential(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.Call(ctx, "loadEx", oid1, ""); err != nil {
+		if _, err := c.Call(ctx, "loadEx", testOID, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -30,7 +30,7 @@ func BenchmarkConnCall64Concurrent(b *testing.B) {
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := c.Call(ctx, "loadEx", oid1, ""); err != nil {
+			if _, err := c.Call(ctx, "loadEx", testOID, ""); err != nil {
 				b.Error(err)
 				return
 			}

@@ -16,18 +16,18 @@ import (
 
 // peer is the scripted other end of a connection, built on the framer and
 // the test codec only, so that it checks the Conn against the wire.
-type peer struct {
+type scriptedPeer struct {
 	conn net.Conn
 	fr   *FrameReader
 	fw   *FrameWriter
 	enc  Encoding
 }
 
-func newPeer(conn net.Conn) *peer {
-	return &peer{conn: conn, fr: NewFrameReader(conn), fw: NewFrameWriter(conn), enc: codecA}
+func newPeer(conn net.Conn) *scriptedPeer {
+	return &scriptedPeer{conn: conn, fr: NewFrameReader(conn), fw: NewFrameWriter(conn), enc: codecA}
 }
 
-func (p *peer) recv() (*Message, error) {
+func (p *scriptedPeer) recv() (*Message, error) {
 	payload, err := p.fr.ReadFrame()
 	if err != nil {
 		return nil, err
@@ -35,14 +35,14 @@ func (p *peer) recv() (*Message, error) {
 	return p.enc.DecodeMessage(payload)
 }
 
-func (p *peer) send(m *Message) error {
+func (p *scriptedPeer) send(m *Message) error {
 	if err := p.fw.WriteFrame(mustEncode(p.enc, m)); err != nil {
 		return err
 	}
 	return p.fw.Flush()
 }
 
-func (p *peer) mustRecv(t testing.TB) *Message {
+func (p *scriptedPeer) mustRecv(t testing.TB) *Message {
 	t.Helper()
 	m, err := p.recv()
 	if err != nil {
@@ -51,21 +51,21 @@ func (p *peer) mustRecv(t testing.TB) *Message {
 	return m
 }
 
-func (p *peer) mustSend(t testing.TB, m *Message) {
+func (p *scriptedPeer) mustSend(t testing.TB, m *Message) {
 	t.Helper()
 	if err := p.send(m); err != nil {
 		t.Fatalf("peer: sending %s: %v", m.Method, err)
 	}
 }
 
-func (p *peer) mustReply(t testing.TB, call *Message, v pickle.Value) {
+func (p *scriptedPeer) mustReply(t testing.TB, call *Message, v pickle.Value) {
 	t.Helper()
 	p.mustSend(t, &Message{ID: call.ID, Method: ReplyMethod, Args: v})
 }
 
 // newPipeConn connects a Conn to a scripted peer over net.Pipe. Both are
 // closed when the test ends.
-func newPipeConn(t testing.TB, opts ConnOptions) (*Conn, *peer) {
+func newPipeConn(t testing.TB, opts ConnOptions) (*Conn, *scriptedPeer) {
 	t.Helper()
 	a, b := net.Pipe()
 	if opts.Encoding == nil {
@@ -142,17 +142,17 @@ func dialConn(t testing.TB, addr string, opts ConnOptions) *Conn {
 	return c
 }
 
-type result struct {
+type callResult struct {
 	v   pickle.Value
 	err error
 }
 
 // goCall runs a call in its own goroutine.
-func goCall(ctx context.Context, c *Conn, opts CallOptions, method string, args ...pickle.Value) <-chan result {
-	ch := make(chan result, 1)
+func goCall(ctx context.Context, c *Conn, opts CallOptions, method string, args ...pickle.Value) <-chan callResult {
+	ch := make(chan callResult, 1)
 	go func() {
 		v, err := c.CallWith(ctx, opts, method, args...)
-		ch <- result{v, err}
+		ch <- callResult{v, err}
 	}()
 	return ch
 }

@@ -198,7 +198,7 @@ func assertDisconnected(t *testing.T, err error, method string, cause error) {
 func TestConnPeerCloseMidFrame(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, p := newPipeConn(t, ConnOptions{})
-		r := goCall(context.Background(), c, CallOptions{}, "loadEx", pickle.Bytes(oid1))
+		r := goCall(context.Background(), c, CallOptions{}, "loadEx", pickle.Bytes(testOID))
 		p.mustRecv(t)
 		// A header announcing 100 bytes, 10 of them, then the end.
 		if _, err := p.conn.Write([]byte("\x00\x00\x00\x640123456789")); err != nil {
@@ -259,7 +259,7 @@ func TestConnCloseWithCallsInFlight(t *testing.T) {
 		c, p := newPipeConn(t, ConnOptions{})
 		// The peer reads nothing: the writer is stuck in a write and the
 		// calls wait for replies that never come.
-		var rs []<-chan result
+		var rs []<-chan callResult
 		for i := range 5 {
 			rs = append(rs, goCall(context.Background(), c, CallOptions{}, fmt.Sprintf("call%d", i)))
 		}
@@ -351,10 +351,10 @@ func TestConnNoHeartbeatByDefault(t *testing.T) {
 func TestConnErrorReply(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, p := newPipeConn(t, ConnOptions{})
-		r := goCall(context.Background(), c, CallOptions{}, "loadBefore", pickle.Bytes(oid1))
+		r := goCall(context.Background(), c, CallOptions{}, "loadBefore", pickle.Bytes(testOID))
 		m := p.mustRecv(t)
 		p.mustSend(t, &Message{ID: m.ID, Flags: FlagError, Method: ReplyMethod,
-			Args: pickle.Tuple{"ZODB.POSException.POSKeyError", pickle.Tuple{pickle.Bytes(oid1)}}})
+			Args: pickle.Tuple{"ZODB.POSException.POSKeyError", pickle.Tuple{pickle.Bytes(testOID)}}})
 		var re *RemoteError
 		if err := (<-r).err; !errors.As(err, &re) {
 			t.Fatalf("error reply returned %v, want a *RemoteError", err)
@@ -366,13 +366,13 @@ func TestConnErrorReply(t *testing.T) {
 		// A 4.x-shaped error, then a legitimate (data, tid) pair.
 		r = goCall(context.Background(), c, CallOptions{}, "loadEx")
 		m = p.mustRecv(t)
-		p.mustReply(t, m, pickle.Tuple{posKeyError, reconInstance(posKeyError, pickle.Tuple{oid1})})
+		p.mustReply(t, m, pickle.Tuple{posKeyError, reconInstance(posKeyError, pickle.Tuple{testOID})})
 		if err := (<-r).err; !errors.As(err, &re) || re.Method != "loadEx" {
 			t.Fatalf("4.x error reply returned %v", err)
 		}
 		r = goCall(context.Background(), c, CallOptions{}, "loadEx")
 		m = p.mustRecv(t)
-		p.mustReply(t, m, pickle.Tuple{pickle.ByteString("data"), tid1})
+		p.mustReply(t, m, pickle.Tuple{pickle.ByteString("data"), testTID})
 		if res := <-r; res.err != nil {
 			t.Fatalf("(data, tid) reply returned %v", res.err)
 		}
@@ -431,9 +431,9 @@ func TestConnServerRole(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		calls := make(chan *Message, 4)
 		c, p := newPipeConn(t, ConnOptions{Handler: func(c *Conn, m *Message) { calls <- m }})
-		id := pickle.Tuple{pickle.Bytes(oid1), pickle.Bytes(tid1)} // ZEO 5 loadBefore msgid
+		id := pickle.Tuple{pickle.Bytes(testOID), pickle.Bytes(testTID)} // ZEO 5 loadBefore msgid
 		p.mustSend(t, &Message{ID: int64(-1), Method: ReplyMethod, Args: pickle.None})
-		p.mustSend(t, &Message{ID: id, Method: "loadBefore", Args: pickle.Tuple{pickle.Bytes(oid1), pickle.Bytes(tid1)}})
+		p.mustSend(t, &Message{ID: id, Method: "loadBefore", Args: pickle.Tuple{pickle.Bytes(testOID), pickle.Bytes(testTID)}})
 		m := <-calls
 		if m.Method != "loadBefore" {
 			t.Fatalf("handler got %s first", m.Method)

@@ -13,11 +13,11 @@ var (
 	reconFunc     = pickle.Global{Module: "ZODB.POSException", Name: "_recon"}
 	py2KeyError   = pickle.Global{Module: "exceptions", Name: "KeyError"}
 	py3KeyError   = pickle.Global{Module: "builtins", Name: "KeyError"}
-	oid1          = pickle.ByteString("\x00\x00\x00\x00\x00\x00\x00\x01")
-	tid1          = pickle.ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")
+	testOID       = pickle.ByteString("\x00\x00\x00\x00\x00\x00\x00\x01")
+	testTID       = pickle.ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")
 )
 
-func reply(flags Flags, v pickle.Value) *Message {
+func replyMsg(flags Flags, v pickle.Value) *Message {
 	return &Message{ID: int64(4), Flags: flags, Method: ReplyMethod, Args: v}
 }
 
@@ -32,8 +32,8 @@ func reconInstance(cls pickle.Global, args pickle.Tuple, attrs ...pickle.Value) 
 func TestErrorFromReplyShapes(t *testing.T) {
 	conflictState := pickle.DictOf(
 		"message", "database conflict error",
-		"oid", pickle.Bytes(oid1),
-		"serials", pickle.Tuple{pickle.Bytes(tid1), pickle.Bytes(tid1)},
+		"oid", pickle.Bytes(testOID),
+		"serials", pickle.Tuple{pickle.Bytes(testTID), pickle.Bytes(testTID)},
 	)
 	tests := []struct {
 		name      string
@@ -44,15 +44,15 @@ func TestErrorFromReplyShapes(t *testing.T) {
 	}{
 		{
 			name:      "zeo4 _recon POSKeyError",
-			m:         reply(0, pickle.Tuple{posKeyError, reconInstance(posKeyError, pickle.Tuple{oid1})}),
+			m:         replyMsg(0, pickle.Tuple{posKeyError, reconInstance(posKeyError, pickle.Tuple{testOID})}),
 			wantClass: "ZODB.POSException.POSKeyError",
-			wantArgs:  pickle.Tuple{oid1},
+			wantArgs:  pickle.Tuple{testOID},
 		},
 		{
 			name: "zeo4 old-style ConflictError",
-			m: reply(0, pickle.Tuple{conflictError, &pickle.Object{
+			m: replyMsg(0, pickle.Tuple{conflictError, &pickle.Object{
 				Kind: pickle.KindObj, Callable: conflictError,
-				State: pickle.DictOf(pickle.ByteString("oid"), oid1, pickle.ByteString("message"), pickle.ByteString("database conflict error")),
+				State: pickle.DictOf(pickle.ByteString("oid"), testOID, pickle.ByteString("message"), pickle.ByteString("database conflict error")),
 			}}),
 			wantClass: "ZODB.POSException.ConflictError",
 			wantArgs:  pickle.Tuple{},
@@ -60,43 +60,43 @@ func TestErrorFromReplyShapes(t *testing.T) {
 		},
 		{
 			name: "zeo3.2-3.7 on py2.5 (Class, (Class, instance))",
-			m: reply(0, pickle.Tuple{py2KeyError, pickle.Tuple{py2KeyError,
-				&pickle.Object{Kind: pickle.KindReduce, Callable: py2KeyError, Args: pickle.Tuple{oid1}}}}),
+			m: replyMsg(0, pickle.Tuple{py2KeyError, pickle.Tuple{py2KeyError,
+				&pickle.Object{Kind: pickle.KindReduce, Callable: py2KeyError, Args: pickle.Tuple{testOID}}}}),
 			wantClass: "exceptions.KeyError",
-			wantArgs:  pickle.Tuple{oid1},
+			wantArgs:  pickle.Tuple{testOID},
 		},
 		{
 			name:      "zeo4 on py3 builtins",
-			m:         reply(0, pickle.Tuple{py3KeyError, &pickle.Object{Kind: pickle.KindReduce, Callable: py3KeyError, Args: pickle.Tuple{"x"}}}),
+			m:         replyMsg(0, pickle.Tuple{py3KeyError, &pickle.Object{Kind: pickle.KindReduce, Callable: py3KeyError, Args: pickle.Tuple{"x"}}}),
 			wantClass: "builtins.KeyError",
 			wantArgs:  pickle.Tuple{"x"},
 		},
 		{
 			name:      "zeo4 unreadable instance still an error",
-			m:         reply(0, pickle.Tuple{posKeyError, pickle.None}),
+			m:         replyMsg(0, pickle.Tuple{posKeyError, pickle.None}),
 			wantClass: "ZODB.POSException.POSKeyError",
 		},
 		{
 			name:      "zeo5 args tuple",
-			m:         reply(FlagError, pickle.Tuple{"ZODB.POSException.POSKeyError", pickle.Tuple{pickle.Bytes(oid1)}}),
+			m:         replyMsg(FlagError, pickle.Tuple{"ZODB.POSException.POSKeyError", pickle.Tuple{pickle.Bytes(testOID)}}),
 			wantClass: "ZODB.POSException.POSKeyError",
-			wantArgs:  pickle.Tuple{pickle.Bytes(oid1)},
+			wantArgs:  pickle.Tuple{pickle.Bytes(testOID)},
 		},
 		{
 			name:      "zeo5 state dict",
-			m:         reply(FlagError, pickle.Tuple{"ZODB.POSException.ConflictError", conflictState}),
+			m:         replyMsg(FlagError, pickle.Tuple{"ZODB.POSException.ConflictError", conflictState}),
 			wantClass: "ZODB.POSException.ConflictError",
 			wantAttr:  "serials",
 		},
 		{
 			name:      "zeo5 msgpack list",
-			m:         reply(FlagError, &pickle.List{"ZODB.POSException.StorageTransactionError", &pickle.List{pickle.None, int64(999)}}),
+			m:         replyMsg(FlagError, &pickle.List{"ZODB.POSException.StorageTransactionError", &pickle.List{pickle.None, int64(999)}}),
 			wantClass: "ZODB.POSException.StorageTransactionError",
 			wantArgs:  pickle.Tuple{pickle.None, int64(999)},
 		},
 		{
 			name:      "zeo5 malformed",
-			m:         reply(FlagError, "oops"),
+			m:         replyMsg(FlagError, "oops"),
 			wantClass: "",
 		},
 	}
@@ -126,12 +126,12 @@ func TestErrorFromReplyShapes(t *testing.T) {
 
 func TestErrorFromReplyNotErrors(t *testing.T) {
 	for _, m := range []*Message{
-		reply(0, pickle.Tuple{oid1, tid1}),                                // loadEx (data, tid)
-		reply(0, pickle.Tuple{pickle.ByteString("p"), tid1, pickle.None}), // loadBefore
-		reply(0, pickle.Tuple{"exceptions.KeyError", "text"}),             // text is not a class
-		reply(0, pickle.Tuple{posKeyError}),                               // 1-tuple
-		reply(0, pickle.None),
-		reply(0, pickle.DictOf("length", int64(1))),
+		replyMsg(0, pickle.Tuple{testOID, testTID}),                             // loadEx (data, tid)
+		replyMsg(0, pickle.Tuple{pickle.ByteString("p"), testTID, pickle.None}), // loadBefore
+		replyMsg(0, pickle.Tuple{"exceptions.KeyError", "text"}),                // text is not a class
+		replyMsg(0, pickle.Tuple{posKeyError}),                                  // 1-tuple
+		replyMsg(0, pickle.None),
+		replyMsg(0, pickle.DictOf("length", int64(1))),
 		{ID: int64(0), Flags: FlagAsync | FlagError, Method: "serialnos", Args: pickle.Tuple{posKeyError, pickle.None}}, // a call, not a reply
 	} {
 		if e, ok := ErrorFromReply(m); ok {
@@ -143,8 +143,8 @@ func TestErrorFromReplyNotErrors(t *testing.T) {
 func TestExceptionValueSerialnos(t *testing.T) {
 	// A serialnos item (oid, ConflictError) from a 3.10 server.
 	inst := reconInstance(conflictError, pickle.Tuple{},
-		pickle.ByteString("oid"), oid1,
-		pickle.ByteString("serials"), pickle.Tuple{tid1, tid1},
+		pickle.ByteString("oid"), testOID,
+		pickle.ByteString("serials"), pickle.Tuple{testTID, testTID},
 		pickle.ByteString("message"), pickle.ByteString("database conflict error"))
 	e, ok := ExceptionValue(inst)
 	if !ok {
@@ -153,10 +153,10 @@ func TestExceptionValueSerialnos(t *testing.T) {
 	if e.Class != "ZODB.POSException.ConflictError" || e.Name() != "ConflictError" {
 		t.Errorf("Class, Name = %q, %q", e.Class, e.Name())
 	}
-	if v, ok := e.Attr("oid"); !ok || pickle.Repr(v) != pickle.Repr(oid1) {
+	if v, ok := e.Attr("oid"); !ok || pickle.Repr(v) != pickle.Repr(testOID) {
 		t.Errorf("Attr(oid) = %s, %v", pickle.Repr(v), ok)
 	}
-	for _, v := range []pickle.Value{tid1, pickle.ByteString("rs"), oid1, pickle.None} {
+	for _, v := range []pickle.Value{testTID, pickle.ByteString("rs"), testOID, pickle.None} {
 		if _, ok := ExceptionValue(v); ok {
 			t.Errorf("ExceptionValue(%s) recognized a non-exception", pickle.Repr(v))
 		}
@@ -164,7 +164,7 @@ func TestExceptionValueSerialnos(t *testing.T) {
 }
 
 func TestRemoteErrorMessage(t *testing.T) {
-	e, _ := ErrorFromReply(reply(FlagError, pickle.Tuple{"ZODB.POSException.POSKeyError", pickle.Tuple{pickle.Bytes(oid1)}}))
+	e, _ := ErrorFromReply(replyMsg(FlagError, pickle.Tuple{"ZODB.POSException.POSKeyError", pickle.Tuple{pickle.Bytes(testOID)}}))
 	e.Method = "loadBefore"
 	got := e.Error()
 	for _, want := range []string{"loadBefore", "ZODB.POSException.POSKeyError", `\x01`} {
@@ -172,12 +172,12 @@ func TestRemoteErrorMessage(t *testing.T) {
 			t.Errorf("Error() = %q, missing %q", got, want)
 		}
 	}
-	big := reply(FlagError, pickle.Tuple{"builtins.ValueError", pickle.Tuple{strings.Repeat("x", 10000)}})
+	big := replyMsg(FlagError, pickle.Tuple{"builtins.ValueError", pickle.Tuple{strings.Repeat("x", 10000)}})
 	e, _ = ErrorFromReply(big)
 	if n := len(e.Error()); n > 2*maxErrorRepr {
 		t.Errorf("Error() of a huge argument is %d bytes long", n)
 	}
-	e, _ = ErrorFromReply(reply(FlagError, int64(3)))
+	e, _ = ErrorFromReply(replyMsg(FlagError, int64(3)))
 	if got := e.Error(); !strings.Contains(got, "malformed") {
 		t.Errorf("Error() of a malformed reply = %q", got)
 	}
