@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -32,8 +31,10 @@ const (
 	// per read system call.
 	readBufferSize = 32 << 10
 	// payloadChunk is what a FrameReader allocates up front for a payload;
-	// larger payloads grow geometrically as their bytes arrive, so a
-	// hostile length prefix costs at most twice the bytes actually sent.
+	// larger payloads grow fourfold each time the buffer fills, so a
+	// hostile length prefix costs a small multiple of the bytes actually
+	// sent (about 5x), while a genuine 16 MiB payload costs 1.3x its size
+	// in allocations and a third of it in copying.
 	payloadChunk = 64 << 10
 	// writeBufferSize is how many bytes of frames a FrameWriter gathers
 	// before it writes on its own (Flush writes the rest).
@@ -169,7 +170,8 @@ func (fr *FrameReader) ReadFrame() ([]byte, error) {
 }
 
 // readPayload reads n bytes. Small payloads get their exact buffer at
-// once; larger ones start at payloadChunk and double as data arrives, so
+// once; larger ones start at payloadChunk and grow fourfold as data
+// arrives, so
 // memory follows the bytes received, not the length claimed. Large reads
 // go straight from the stream into the payload (bufio bypasses its buffer
 // for them). On error it returns what arrived.
@@ -182,7 +184,9 @@ func (fr *FrameReader) readPayload(n int) ([]byte, error) {
 	buf := make([]byte, 0, payloadChunk)
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(n, 2*cap(buf))-len(buf))
+			grown := make([]byte, len(buf), min(n, 4*cap(buf)))
+			copy(grown, buf)
+			buf = grown
 		}
 		m, err := io.ReadFull(fr.br, buf[len(buf):min(n, cap(buf))])
 		buf = buf[:len(buf)+m]

@@ -1,0 +1,319 @@
+package zrpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// handshakePair runs ServerHandshake as gen and ClientHandshake with
+// allowed over a loopback TCP connection.
+func handshakePair(t *testing.T, gen Generation, allowed []Version) (Negotiation, error, Version, error) {
+	t.Helper()
+	client, server := tcpPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var sv Version
+	var serr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sv, serr = ServerHandshake(ctx, NewFrameReader(server), NewFrameWriter(server), gen)
+		if serr != nil {
+			server.Close() // as real servers do
+		}
+	}()
+	n, cerr := ClientHandshake(ctx, NewFrameReader(client), NewFrameWriter(client), allowed)
+	if cerr != nil {
+		client.Close()
+	}
+	wg.Wait()
+	return n, cerr, sv, serr
+}
+
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			accepted <- nil
+			return
+		}
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// Our client and our server agree on the server's version for every
+// generation.
+func TestHandshakeEveryGeneration(t *testing.T) {
+	for _, g := range Generations() {
+		n, cerr, sv, serr := handshakePair(t, g, nil)
+		if cerr != nil || serr != nil {
+			t.Errorf("%s: client %v, server %v", g, cerr, serr)
+			continue
+		}
+		if n.Chosen != g.Announce() || sv != n.Chosen || n.Server != g.Announce() {
+			t.Errorf("%s: client chose %s, server accepted %s", g, n.Chosen, sv)
+		}
+	}
+}
+
+// A restricted client against a server that cannot meet it: the client
+// refuses before replying; the server sees the connection close.
+func TestHandshakeMismatch(t *testing.T) {
+	_, cerr, _, serr := handshakePair(t, GenZ4, []Version{Z5, M5})
+	var ne *NegotiationError
+	if !errors.As(cerr, &ne) || ne.Server != Z4 {
+		t.Fatalf("client: got %v, want a NegotiationError for Z4", cerr)
+	}
+	var he *HandshakeError
+	if !errors.As(serr, &he) || !errors.Is(serr, io.EOF) || !strings.Contains(serr.Error(), "client disconnected before sending its protocol version") {
+		t.Fatalf("server: got %v", serr)
+	}
+}
+
+// A client-side mismatch reaches a server that refuses: M5 to ZEO 5.0.
+func TestHandshakeServerRefuses(t *testing.T) {
+	client, server := tcpPair(t)
+	go func() {
+		fr, fw := NewFrameReader(client), NewFrameWriter(client)
+		fr.ReadFrame()
+		fw.WriteFrame([]byte("M5"))
+		fw.Flush()
+	}()
+	_, err := ServerHandshake(context.Background(), NewFrameReader(server), NewFrameWriter(server), GenZ50)
+	if !errors.Is(err, ErrProtocolMismatch) || !strings.Contains(err.Error(), "ZEO 5.0 server announcing Z5 accepts [Z5], not M5") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestServerHandshakeRuok(t *testing.T) {
+	for _, c := range []struct {
+		gen  Generation
+		ruok bool
+	}{{GenZ4, true}, {GenZ51, true}, {GenZ3101, false}} {
+		client, server := tcpPair(t)
+		go func() {
+			fw := NewFrameWriter(client)
+			fw.WriteFrame([]byte("ruok"))
+			fw.Flush()
+		}()
+		_, err := ServerHandshake(context.Background(), NewFrameReader(server), NewFrameWriter(server), c.gen)
+		if c.ruok && !errors.Is(err, ErrRuok) {
+			t.Errorf("%s: got %v, want ErrRuok", c.gen, err)
+		}
+		if !c.ruok && !errors.Is(err, ErrProtocolMismatch) {
+			t.Errorf("%s: got %v, want a mismatch ('ruok' is not a version there)", c.gen, err)
+		}
+	}
+}
+
+// serveRaw starts a fake server writing raw bytes and returns the client
+// side.
+func serveRaw(t *testing.T, raw string, closeAfter bool) net.Conn {
+	client, server := tcpPair(t)
+	go func() {
+		server.Write([]byte(raw))
+		if closeAfter {
+			server.Close()
+		}
+	}()
+	return client
+}
+
+func TestClientHandshakeNotZEO(t *testing.T) {
+	cases := []struct {
+		name  string
+		raw   string
+		is    error
+		says  string
+		close bool
+	}{
+		{"http server", "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", ErrFrameTooLarge, "reads as text 'HTTP'", false},
+		{"version too long", "\x00\x00\x01\x00" + strings.Repeat("Z", 256), ErrFrameTooLarge, "a protocol version is a few bytes", false},
+		{"unknown version", "\x00\x00\x00\x02Z6", ErrProtocolMismatch, "server announced 'Z6'", false},
+		{"closed at once", "", io.EOF, "closed the connection before announcing a protocol version", true},
+		{"closed mid-frame", "\x00\x00\x00\x05Z3", ErrFrameTruncated, "stream ended inside a frame", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conn := serveRaw(t, c.raw, c.close)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := ClientHandshake(ctx, NewFrameReader(conn), NewFrameWriter(conn), nil)
+			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("got %v\nwant %v saying %q", err, c.is, c.says)
+			}
+		})
+	}
+}
+
+// A server that says nothing (a TLS-only ZEO 5 server does that to a
+// plain client): the context ends the wait.
+func TestClientHandshakeContext(t *testing.T) {
+	t.Run("deadline", func(t *testing.T) {
+		client, _ := tcpPair(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		_, err := ClientHandshake(ctx, NewFrameReader(client), NewFrameWriter(client), nil)
+		var he *HandshakeError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &he) || !strings.Contains(err.Error(), "TLS") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		client, _ := tcpPair(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+		_, err := ClientHandshake(ctx, NewFrameReader(client), NewFrameWriter(client), nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("already done", func(t *testing.T) {
+		client, _ := tcpPair(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := ClientHandshake(ctx, NewFrameReader(client), NewFrameWriter(client), nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("stream without deadlines", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		_, err := ClientHandshake(ctx, NewFrameReader(pr), NewFrameWriter(io.Discard), nil)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("got %v", err)
+		}
+		pr.Close() // releases the blocked read, as the doc asks
+	})
+}
+
+// deadlineRecorder is a net.Conn recording the deadlines set on it.
+type deadlineRecorder struct {
+	net.Conn
+	mu    sync.Mutex
+	read  []time.Time
+	write []time.Time
+}
+
+func (d *deadlineRecorder) SetReadDeadline(t time.Time) error {
+	d.mu.Lock()
+	d.read = append(d.read, t)
+	d.mu.Unlock()
+	return d.Conn.SetReadDeadline(t)
+}
+
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	d.mu.Lock()
+	d.write = append(d.write, t)
+	d.mu.Unlock()
+	return d.Conn.SetWriteDeadline(t)
+}
+
+// The context's deadline bounds the exchange and is cleared after it, so
+// it does not leak into the connection's later life; frames the server
+// sent right after its version stay readable, at the normal size limit.
+func TestClientHandshakeLeavesConnClean(t *testing.T) {
+	client, server := tcpPair(t)
+	big := strings.Repeat("x", 1000)
+	go func() {
+		fw := NewFrameWriter(server)
+		fw.WriteFrame([]byte("Z3101"))
+		fw.WriteFrame([]byte(big))
+		fw.Flush()
+	}()
+	rec := &deadlineRecorder{Conn: client}
+	fr, fw := NewFrameReader(rec), NewFrameWriter(rec)
+	deadline := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	n, err := ClientHandshake(ctx, fr, fw, nil)
+	if err != nil || n.Chosen != Z3101 {
+		t.Fatalf("%+v, %v", n, err)
+	}
+	rec.mu.Lock()
+	reads, writes := rec.read, rec.write
+	rec.mu.Unlock()
+	if len(reads) < 2 || !reads[0].Equal(deadline) || !reads[len(reads)-1].IsZero() {
+		t.Errorf("read deadlines %v: want the context's, then cleared", reads)
+	}
+	if len(writes) < 2 || !writes[len(writes)-1].IsZero() {
+		t.Errorf("write deadlines %v: want cleared at the end", writes)
+	}
+	if p, err := fr.ReadFrame(); err != nil || string(p) != big {
+		t.Fatalf("frame after the version: %d bytes, %v", len(p), err)
+	}
+	if fr.MaxFrameSize() != DefaultMaxFrameSize {
+		t.Errorf("max frame size left at %d", fr.MaxFrameSize())
+	}
+	got, err := NewFrameReader(server).ReadFrame()
+	if err != nil || string(got) != "Z3101" {
+		t.Fatalf("server got %q, %v", got, err)
+	}
+}
+
+// The client sends nothing before the server's version has arrived
+// (§15.1), and only the version.
+func TestClientHandshakeWaitsForServer(t *testing.T) {
+	client, server := tcpPair(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := ClientHandshake(context.Background(), NewFrameReader(client), NewFrameWriter(client), nil)
+		done <- err
+	}()
+	server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	var b [1]byte
+	if n, err := server.Read(b[:]); n != 0 || !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+		t.Fatalf("client sent %d bytes before the server's version (%v)", n, err)
+	}
+	server.SetReadDeadline(time.Time{})
+	fw := NewFrameWriter(server)
+	fw.WriteFrame([]byte("Z5"))
+	fw.Flush()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewFrameReader(server).ReadFrame()
+	if err != nil || string(got) != "Z5" {
+		t.Fatalf("reply %q, %v", got, err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func TestClientHandshakeUnknownAllowed(t *testing.T) {
+	client, _ := tcpPair(t)
+	_, err := ClientHandshake(context.Background(), NewFrameReader(client), NewFrameWriter(client), []Version{"Z7"})
+	if !errors.Is(err, ErrUnknownVersion) {
+		t.Fatalf("got %v", err)
+	}
+}
