@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 )
 
@@ -84,13 +85,21 @@ type Decoder struct {
 	// carved, to allocate once for the many small tuples of a message.
 	// It is dropped at the end of each Decode, so that values of one
 	// pickle never keep another pickle's values alive.
-	arena []Value
+	arena     []Value
+	byteArena []byte
 
-	// names interns short text (method names, dict keys, module and
-	// class names), which repeats across the messages of a connection.
-	names map[string]string
+	// texts and globals cache the values of short text (method names,
+	// dict keys) and of globals, which repeat across the messages of a
+	// connection. They exist only in a Decoder that is Reset, where they
+	// pay off.
+	texts   map[string]Value
+	globals map[string]Value
 
-	stackBuf [32]slot
+	// seed and hashes serve fastSetItems.
+	seed   maphash.Seed
+	hashes []uint64
+
+	stackBuf [16]slot
 	markBuf  [8]int
 }
 
@@ -124,6 +133,10 @@ func (d *Decoder) Reset(data []byte) {
 	d.data, d.pos, d.opPos, d.err = data, 0, 0, nil
 	d.memo.reset()
 	d.clearStack()
+	if d.texts == nil {
+		d.texts = make(map[string]Value)
+		d.globals = make(map[string]Value)
+	}
 }
 
 // Offset returns the position in the input of the next byte to decode:
@@ -153,7 +166,7 @@ func (d *Decoder) Decode() (Value, error) {
 	}
 	v, err := d.run()
 	d.clearStack()
-	d.arena = nil
+	d.arena, d.byteArena = nil, nil
 	if err != nil {
 		d.err = err
 		return nil, err
@@ -465,7 +478,7 @@ func (d *Decoder) step(op byte) error {
 			return badValue("DICT with an odd number (%d) of keys and values", len(items))
 		}
 		dict := NewDict(len(items) / 2)
-		depth, err := setItems(dict, items)
+		depth, err := d.setDictItems(dict, items)
 		if err != nil {
 			return err
 		}
@@ -570,11 +583,7 @@ func (d *Decoder) step(op byte) error {
 
 	// Globals and objects.
 	case opGlobal:
-		module, name, err := d.globalName()
-		if err != nil {
-			return err
-		}
-		g, err := d.global(module, name)
+		g, err := d.globalArg()
 		if err != nil {
 			return err
 		}
@@ -662,7 +671,7 @@ func (d *Decoder) step(op byte) error {
 		}
 		return d.pushObject(KindObj, items[0], args, depth)
 	case opInst:
-		module, name, err := d.globalName()
+		g, err := d.globalArg()
 		if err != nil {
 			return err
 		}
@@ -671,10 +680,6 @@ func (d *Decoder) step(op byte) error {
 			return err
 		}
 		args, depth, err := d.tuple(items)
-		if err != nil {
-			return err
-		}
-		g, err := d.global(module, name)
 		if err != nil {
 			return err
 		}
@@ -829,51 +834,91 @@ func (d *Decoder) line() ([]byte, error) {
 	return b, nil
 }
 
-// bytes returns b itself when aliasing is enabled, else a copy.
+// bytes returns b itself when aliasing is enabled, else a copy. Short
+// copies are carved from a shared chunk, so that the oids and tids of a
+// message cost one allocation between them; each copy's capacity ends
+// where it does, so appending to one never overwrites another.
 func (d *Decoder) bytes(b []byte) []byte {
-	if d.opts.AliasBytes {
+	n := len(b)
+	switch {
+	case d.opts.AliasBytes:
 		return b
+	case n == 0:
+		return []byte{}
+	case n > maxArenaBytes:
+		return bytes.Clone(b)
 	}
-	return bytes.Clone(b)
+	if n > len(d.byteArena) {
+		// Size the chunk to what the input can still need, and no
+		// more than a small fixed amount.
+		size := min(byteArenaChunk, max(len(d.data)-d.pos, maxArenaBytes))
+		d.byteArena = make([]byte, size)
+	}
+	c := d.byteArena[:n:n]
+	copy(c, b)
+	d.byteArena = d.byteArena[n:]
+	return c
 }
 
-// maxInterned bounds the strings (in length and count) that a Decoder
-// interns, so that the cache stays small whatever the input.
+// Byte strings up to maxArenaBytes long are copied into chunks of
+// byteArenaChunk bytes.
 const (
-	maxInternedLen   = 32
-	maxInternedCount = 512
+	maxArenaBytes  = 64
+	byteArenaChunk = 1024
 )
 
-// text returns b as a string, sharing one copy of short strings that
-// repeat across the pickles a Decoder decodes.
-func (d *Decoder) text(b []byte) string {
-	if len(b) > maxInternedLen || len(b) == 0 {
+// The caches of a reused Decoder hold short values only, and a bounded
+// number of them, so that they stay small whatever the input.
+const (
+	maxCachedLen   = 64
+	maxCachedCount = 1024
+)
+
+// text returns b as a text value, from the cache when it has been seen
+// before, so that a repeated short string costs no allocation.
+func (d *Decoder) text(b []byte) Value {
+	if d.texts == nil || len(b) > maxCachedLen {
 		return string(b)
 	}
-	if s, ok := d.names[string(b)]; ok {
-		return s
+	if v, ok := d.texts[string(b)]; ok {
+		return v
 	}
 	s := string(b)
-	if d.names == nil {
-		d.names = make(map[string]string)
+	var v Value = s
+	if len(d.texts) < maxCachedCount {
+		d.texts[s] = v
 	}
-	if len(d.names) < maxInternedCount {
-		d.names[s] = s
-	}
-	return s
+	return v
 }
 
-// globalName reads the two newline-terminated arguments of GLOBAL and INST.
-func (d *Decoder) globalName() (module, name string, err error) {
+// globalArg reads the two newline-terminated arguments of GLOBAL and INST
+// and returns the value the global stands for.
+func (d *Decoder) globalArg() (Value, error) {
+	start := d.pos
 	m, err := d.line()
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
 	n, err := d.line()
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	return d.text(m), d.text(n), nil
+	// Both lines, as they are in the input, key the cache.
+	key := d.data[start:d.pos]
+	cacheable := d.globals != nil && d.opts.FindGlobal == nil && len(key) <= maxCachedLen
+	if cacheable {
+		if v, ok := d.globals[string(key)]; ok {
+			return v, nil
+		}
+	}
+	v, err := d.global(string(m), string(n))
+	if err != nil {
+		return nil, err
+	}
+	if cacheable && len(d.globals) < maxCachedCount {
+		d.globals[string(key)] = v
+	}
+	return v, nil
 }
 
 // global returns the value standing for module.name: what FindGlobal
@@ -911,7 +956,13 @@ func (d *Decoder) tuple(items []slot) (Tuple, int, error) {
 	var t Tuple
 	if n <= arenaChunk/4 {
 		if n > len(d.arena) {
-			d.arena = make([]Value, arenaChunk)
+			// The first chunk of a pickle is small: most messages
+			// hold a few short tuples.
+			size := arenaChunk
+			if d.arena == nil {
+				size = arenaChunk / 4
+			}
+			d.arena = make([]Value, size)
 		}
 		t = Tuple(d.arena[:n:n])
 		d.arena = d.arena[n:]
@@ -923,7 +974,7 @@ func (d *Decoder) tuple(items []slot) (Tuple, int, error) {
 		t[i] = s.v
 		depth = max(depth, s.depth)
 	}
-	if depth+1 > d.maxDepth {
+	if depth >= d.maxDepth {
 		return nil, 0, fmt.Errorf("%w: nesting exceeds %d", ErrTooDeep, d.maxDepth)
 	}
 	return t, depth + 1, nil
@@ -985,7 +1036,7 @@ func (d *Decoder) appendItems(items []slot) error {
 	}
 	switch c := s.v.(type) {
 	case *List:
-		if len(*c) == 0 {
+		if len(*c) == 0 && len(items) > 0 {
 			*c = make(List, 0, len(items))
 		}
 		for _, it := range items {
@@ -1021,23 +1072,28 @@ func (d *Decoder) setItems(items []slot) error {
 	default:
 		return badValue("%s to a %s", opcodeNames[d.data[d.opPos]], typeName(s.v))
 	}
-	depth, err := setItems(dict, items)
+	depth, err := d.setDictItems(dict, items)
 	if err != nil {
 		return err
 	}
 	return d.deepen(s, depth+extra)
 }
 
-// setItems sets the alternating keys and values of items in dict and
+// setDictItems sets the alternating keys and values of items in dict and
 // returns their greatest depth.
-func setItems(dict *Dict, items []slot) (int, error) {
+func (d *Decoder) setDictItems(dict *Dict, items []slot) (int, error) {
 	depth := 0
+	for _, it := range items {
+		depth = max(depth, it.depth)
+	}
+	if d.fastSetItems(dict, items) {
+		return depth, nil
+	}
 	for i := 0; i+1 < len(items); i += 2 {
 		k, v := items[i], items[i+1]
 		if err := dict.Set(k.v, v.v); err != nil {
 			return 0, unhashable("dict key", k.v)
 		}
-		depth = max(depth, k.depth, v.depth)
 	}
 	return depth, nil
 }

@@ -100,7 +100,9 @@ func unquoteString(line []byte) ([]byte, error) {
 // other escape is kept as written, backslash included.
 func stringEscapeDecode(s []byte) ([]byte, error) {
 	if bytes.IndexByte(s, '\\') < 0 {
-		return append([]byte(nil), s...), nil
+		out := make([]byte, len(s))
+		copy(out, s)
+		return out, nil
 	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
