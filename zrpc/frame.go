@@ -212,9 +212,10 @@ func (fr *FrameReader) fail(err *FrameError) error {
 
 // FrameWriter writes frames to a stream, gathering small ones in a buffer
 // so that a burst of messages goes out in one system call: frames
-// accumulate until Flush, or until the buffer fills. A payload larger than
-// the buffer is written straight from the caller's slice (a vectored write
-// on a net.Conn), never copied. A FrameWriter is not safe for concurrent
+// accumulate until Flush, or until the buffer (64 KiB) fills. A large
+// payload that does not fit in what is left of the buffer is written at
+// once, together with the buffered frames, straight from the caller's
+// slice (a vectored write on a net.Conn), never copied. A FrameWriter is not safe for concurrent
 // use; after a write error every later call returns that error.
 type FrameWriter struct {
 	w        io.Writer

@@ -141,18 +141,6 @@ func ServerHandshake(ctx context.Context, fr *FrameReader, fw *FrameWriter, gen 
 	return accepted, nil
 }
 
-// checkAllowed rejects allowed sets naming versions this package does not
-// speak, before any I/O.
-func checkAllowed(allowed []Version) error {
-	for _, v := range allowed {
-		if !v.Known() {
-			_, err := Negotiate(Z5, allowed)
-			return err
-		}
-	}
-	return nil
-}
-
 // readHandshakeFrame reads one frame under the handshake's size bound.
 func (fr *FrameReader) readHandshakeFrame() ([]byte, error) {
 	saved := fr.max

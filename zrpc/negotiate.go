@@ -72,11 +72,8 @@ func Negotiate(server Version, allowed []Version) (Negotiation, error) {
 	if len(allowed) == 0 {
 		allowed = knownVersions[:]
 	}
-	for _, v := range allowed {
-		if !v.Known() {
-			return Negotiation{}, fmt.Errorf("zrpc: allowed versions %s: %s is not a ZEO protocol version this package speaks (known: %s): %w",
-				showVersions(allowed), showVersion(v), showVersions(knownVersions[:]), ErrUnknownVersion)
-		}
+	if err := checkAllowed(allowed); err != nil {
+		return Negotiation{}, err
 	}
 	var gens []Generation
 	for _, g := range Generations() {
@@ -138,6 +135,18 @@ func Negotiate(server Version, allowed []Version) (Negotiation, error) {
 			server, best, server)
 	}
 	return Negotiation{Server: server, Chosen: best, Reason: reason}, nil
+}
+
+// checkAllowed rejects allowed sets naming versions this package does not
+// speak.
+func checkAllowed(allowed []Version) error {
+	for _, v := range allowed {
+		if !v.Known() {
+			return fmt.Errorf("zrpc: allowed versions %s: %s is not a ZEO protocol version this package speaks (known: %s): %w",
+				showVersions(allowed), showVersion(v), showVersions(knownVersions[:]), ErrUnknownVersion)
+		}
+	}
+	return nil
 }
 
 // announcementHint guesses what a non-ZEO first frame was.
