@@ -163,7 +163,9 @@ func (fr *FrameReader) ReadFrame() ([]byte, error) {
 		sum := chain.next(fr.sum[:0], payload)
 		if !hmac.Equal(sum, fr.mac[:]) {
 			return nil, fr.fail(&FrameError{Op: "read", Size: size, Prefix: prefix, Seq: chain.seq, Err: ErrMACMismatch,
-				detail: fmt.Sprintf("got %s, want %s", hex.EncodeToString(fr.mac[:]), hex.EncodeToString(sum))})
+				// The expected MAC stays out of the message: logs are no
+				// place for a value derived from the session key.
+				detail: "received " + hex.EncodeToString(fr.mac[:])})
 		}
 	}
 	return payload, nil
@@ -171,10 +173,9 @@ func (fr *FrameReader) ReadFrame() ([]byte, error) {
 
 // readPayload reads n bytes. Small payloads get their exact buffer at
 // once; larger ones start at payloadChunk and grow fourfold as data
-// arrives, so
-// memory follows the bytes received, not the length claimed. Large reads
-// go straight from the stream into the payload (bufio bypasses its buffer
-// for them). On error it returns what arrived.
+// arrives, so memory follows the bytes received, not the length claimed.
+// Large reads go straight from the stream into the payload (bufio
+// bypasses its buffer for them). On error it returns what arrived.
 func (fr *FrameReader) readPayload(n int) ([]byte, error) {
 	if n <= payloadChunk {
 		buf := make([]byte, n)

@@ -159,7 +159,7 @@ func TestMACMismatch(t *testing.T) {
 			if !errors.Is(err, ErrMACMismatch) || !errors.As(err, &fe) {
 				t.Fatalf("got %v, want ErrMACMismatch", err)
 			}
-			if fe.Seq != 1 || fe.Size != int64(len(p)) || !strings.Contains(err.Error(), "got ") {
+			if fe.Seq != 1 || fe.Size != int64(len(p)) || !strings.Contains(err.Error(), "received ") {
 				t.Errorf("error lacks detail: %+v: %v", fe, err)
 			}
 		})
