@@ -6,9 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -145,7 +145,7 @@ func (fr *FrameReader) ReadFrame() ([]byte, error) {
 	}
 	if size > fr.max {
 		return nil, fr.fail(&FrameError{Op: "read", Size: size, Prefix: prefix, Err: ErrFrameTooLarge,
-			detail: fmt.Sprintf("the limit is %d bytes", fr.max)})
+			detail: strconv.FormatInt(fr.max, 10)})
 	}
 	got := int64(len(fr.hdr))
 	if flagged {

@@ -65,7 +65,7 @@ func (e *FrameError) Error() string {
 			fmt.Fprintf(&b, "payload of %d bytes does not fit in a length prefix (the limit is %d bytes, the top bit being the MAC flag)", e.Size, MaxFramePayload)
 			break
 		}
-		fmt.Fprintf(&b, "length prefix %#08x announces a %d-byte payload, over the reader's limit: %s", e.Prefix, e.Size, e.detail)
+		fmt.Fprintf(&b, "length prefix %#08x announces a %d-byte payload, over the reader's limit of %s bytes", e.Prefix, e.Size, e.detail)
 		if hint := prefixHint(e.Prefix); hint != "" {
 			b.WriteString("; ")
 			b.WriteString(hint)

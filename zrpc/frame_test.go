@@ -257,7 +257,7 @@ func TestFrameTooLarge(t *testing.T) {
 	if !errors.Is(err, ErrFrameTooLarge) || !errors.As(err, &fe) || fe.Size != 11 {
 		t.Fatalf("got %v, want ErrFrameTooLarge for 11 bytes", err)
 	}
-	if !strings.Contains(err.Error(), "limit is 10 bytes") {
+	if !strings.Contains(err.Error(), "limit of 10 bytes") {
 		t.Errorf("message does not give the limit: %v", err)
 	}
 	// At the limit is fine.
