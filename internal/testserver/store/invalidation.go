@@ -1,0 +1,94 @@
+package store
+
+import (
+	"slices"
+
+	"github.com/gozeo/gozeo/zodb"
+)
+
+// Commit describes a committed transaction to subscribers.
+type Commit struct {
+	TID zodb.TID
+	// OIDs lists every object the transaction changed (stored, deleted or
+	// undone), in first-change order. It is empty for a transaction that
+	// changed nothing; real servers send no invalidation then.
+	OIDs []zodb.OID
+	// Created lists the oids of OIDs whose only changes were stores with
+	// serial ZeroTID: the objects the client created, which servers up to
+	// ZEO 5.2.1 leave out of invalidations.
+	Created []zodb.OID
+	// Origin is the committing session (nil for Seed): the protocol layer
+	// sends no invalidation to it.
+	Origin *Session
+}
+
+// Subscribe registers fn to be called once per commit, in commit order,
+// with the commit lock held and before the new state is visible to readers.
+// fn must not block for long and must not call Vote, UndoNow, Finish, Pack or
+// Seed (they need the commit lock); reads are allowed and still see the
+// state before the commit. The returned function unsubscribes.
+func (st *Store) Subscribe(fn func(Commit)) (unsubscribe func()) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	id := st.nextSub
+	st.nextSub++
+	st.subs[id] = fn
+	return func() {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		delete(st.subs, id)
+	}
+}
+
+func (st *Store) subscribersLocked() []func(Commit) {
+	ids := make([]int, 0, len(st.subs))
+	for id := range st.subs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // registration order, so callbacks run in a stable order
+	fns := make([]func(Commit), len(ids))
+	for i, id := range ids {
+		fns[i] = st.subs[id]
+	}
+	return fns
+}
+
+// invalidation is one entry of the bounded queue GetInvalidations reads.
+type invalidation struct {
+	tid  zodb.TID
+	oids []zodb.OID
+}
+
+func (st *Store) pushInvalidationLocked(tid zodb.TID, oids []zodb.OID) {
+	if len(oids) == 0 {
+		return // ZEO queues only transactions that invalidated something
+	}
+	if len(st.invq) >= st.opts.InvalidationQueueSize {
+		st.invq = slices.Delete(st.invq, 0, len(st.invq)-st.opts.InvalidationQueueSize+1)
+	}
+	st.invq = append(st.invq, invalidation{tid: tid, oids: slices.Clone(oids)})
+}
+
+// GetInvalidations answers getInvalidations(since) as a ZEO server does from
+// its invalidation queue: ok is false (the reply None, "verify your cache
+// another way") when the queue is empty or since is older than its oldest
+// entry; otherwise latest is the newest queued tid and oids, without
+// duplicates, the objects changed by queued transactions after since.
+func (st *Store) GetInvalidations(since zodb.TID) (latest zodb.TID, oids []zodb.OID, ok bool) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if len(st.invq) == 0 || st.invq[0].tid.Compare(since) > 0 {
+		return zodb.ZeroTID, nil, false
+	}
+	seen := make(map[zodb.OID]bool)
+	oids = []zodb.OID{}
+	for i := len(st.invq) - 1; i >= 0 && st.invq[i].tid.Compare(since) > 0; i-- {
+		for _, oid := range st.invq[i].oids {
+			if !seen[oid] {
+				seen[oid] = true
+				oids = append(oids, oid)
+			}
+		}
+	}
+	return st.invq[len(st.invq)-1].tid, oids, true
+}
