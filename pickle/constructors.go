@@ -9,7 +9,7 @@ import "strings"
 // are pickled with: the caller then builds an *Object, so that nothing is
 // lost. err is set only for data Python itself would refuse (an unhashable
 // set member).
-func construct(kind ObjectKind, callable Value, args Tuple) (v Value, ok bool, err error) {
+func (d *Decoder) construct(kind ObjectKind, callable Value, args Tuple) (v Value, ok bool, err error) {
 	g, isGlobal := callable.(Global)
 	if !isGlobal {
 		return nil, false, nil
@@ -57,7 +57,7 @@ func construct(kind ObjectKind, callable Value, args Tuple) (v Value, ok bool, e
 		}
 		return asBytes(args[2])
 	case g.Module == "__builtin__" || g.Module == "builtins":
-		return constructBuiltin(g.Name, args)
+		return d.constructBuiltin(g.Name, args)
 	}
 	return nil, false, nil
 }
@@ -67,7 +67,7 @@ var zodbpickleBinary = Global{Module: "zodbpickle", Name: "binary"}
 
 // constructBuiltin interprets the builtins that pickles use for sets,
 // bytearrays and empty bytes.
-func constructBuiltin(name string, args Tuple) (Value, bool, error) {
+func (d *Decoder) constructBuiltin(name string, args Tuple) (Value, bool, error) {
 	switch name {
 	case "bytes":
 		// Python 3 writes b'' below protocol 3 as bytes().
@@ -84,6 +84,9 @@ func constructBuiltin(name string, args Tuple) (Value, bool, error) {
 			return nil, false, nil
 		}
 		for _, it := range items {
+			if err := d.chargeHash(it); err != nil {
+				return nil, false, err
+			}
 			if err := set.Add(it); err != nil {
 				return nil, false, unhashable("set member", it)
 			}

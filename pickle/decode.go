@@ -99,6 +99,12 @@ type Decoder struct {
 	seed   maphash.Seed
 	hashes []uint64
 
+	// hashBudget is the hashing work the input still justifies (see
+	// chargeHash); mergedStates holds the state dicts BUILD made by
+	// merging, which it may update in place.
+	hashBudget   int
+	mergedStates map[*Dict]bool
+
 	stackBuf [16]slot
 	markBuf  [8]int
 }
@@ -123,6 +129,7 @@ func NewDecoder(data []byte, opts *DecoderOptions) *Decoder {
 	d.stack = d.stackBuf[:0]
 	d.marks = d.markBuf[:0]
 	d.data = data
+	d.hashBudget = hashBudget(data)
 	return d
 }
 
@@ -130,7 +137,7 @@ func NewDecoder(data []byte, opts *DecoderOptions) *Decoder {
 // error, keeping its options and buffers: a connection can decode all its
 // messages with one Decoder.
 func (d *Decoder) Reset(data []byte) {
-	d.data, d.pos, d.opPos, d.err = data, 0, 0, nil
+	d.data, d.pos, d.opPos, d.err, d.hashBudget = data, 0, 0, nil, hashBudget(data)
 	d.memo.reset()
 	d.clearStack()
 	if d.texts == nil {
@@ -166,7 +173,7 @@ func (d *Decoder) Decode() (Value, error) {
 	}
 	v, err := d.run()
 	d.clearStack()
-	d.arena, d.byteArena = nil, nil
+	d.arena, d.byteArena, d.mergedStates = nil, nil, nil
 	if err != nil {
 		d.err = err
 		return nil, err
@@ -509,7 +516,7 @@ func (d *Decoder) step(op byte) error {
 			return err
 		}
 		set := NewSet(true, len(items))
-		depth, err := addItems(set, items)
+		depth, err := d.addItems(set, items)
 		if err != nil {
 			return err
 		}
@@ -527,7 +534,7 @@ func (d *Decoder) step(op byte) error {
 		if !ok || set.Frozen {
 			return badValue("ADDITEMS to a %s", typeName(s.v))
 		}
-		depth, err := addItems(set, items)
+		depth, err := d.addItems(set, items)
 		if err != nil {
 			return err
 		}
@@ -1002,7 +1009,7 @@ func (d *Decoder) pushTuple(items []slot) error {
 func (d *Decoder) pushObject(kind ObjectKind, callable slot, args Tuple, argsDepth int) error {
 	depth := max(callable.depth, argsDepth) + 1
 	if !d.opts.Raw {
-		v, ok, err := construct(kind, callable.v, args)
+		v, ok, err := d.construct(kind, callable.v, args)
 		if err != nil {
 			return err
 		}
@@ -1083,8 +1090,13 @@ func (d *Decoder) setItems(items []slot) error {
 // returns their greatest depth.
 func (d *Decoder) setDictItems(dict *Dict, items []slot) (int, error) {
 	depth := 0
-	for _, it := range items {
+	for i, it := range items {
 		depth = max(depth, it.depth)
+		if i%2 == 0 {
+			if err := d.chargeHash(it.v); err != nil {
+				return 0, err
+			}
+		}
 	}
 	if d.fastSetItems(dict, items) {
 		return depth, nil
@@ -1100,9 +1112,12 @@ func (d *Decoder) setDictItems(dict *Dict, items []slot) (int, error) {
 
 // addItems adds the values of items to set and returns their greatest
 // depth.
-func addItems(set *Set, items []slot) (int, error) {
+func (d *Decoder) addItems(set *Set, items []slot) (int, error) {
 	depth := 0
 	for _, it := range items {
+		if err := d.chargeHash(it.v); err != nil {
+			return 0, err
+		}
 		if err := set.Add(it.v); err != nil {
 			return 0, unhashable("set member", it.v)
 		}
@@ -1126,19 +1141,101 @@ func (d *Decoder) build(s *slot, state slot) error {
 	if old, ok := o.State.(*Dict); ok {
 		if st, ok := state.v.(*Dict); ok {
 			// A second BUILD updates the instance dict, as Python's
-			// default __setstate__ does.
-			merged := NewDict(old.Len() + st.Len())
-			for _, it := range old.Items() {
-				merged.Set(it.Key, it.Value) //nolint:errcheck // keys were hashable in old
+			// default __setstate__ does. The first state dict may be
+			// shared through the memo, so the update goes to a copy,
+			// made once: later BUILDs update that copy in place, so
+			// that many BUILDs cost what their own dicts hold.
+			merged := old
+			if !d.mergedStates[old] {
+				merged = NewDict(old.Len() + st.Len())
+				if err := d.updateDict(merged, old); err != nil {
+					return err
+				}
+				if d.mergedStates == nil {
+					d.mergedStates = make(map[*Dict]bool)
+				}
+				d.mergedStates[merged] = true
 			}
-			for _, it := range st.Items() {
-				merged.Set(it.Key, it.Value) //nolint:errcheck // keys were hashable in st
+			if err := d.updateDict(merged, st); err != nil {
+				return err
 			}
 			state.v = merged
 		}
 	}
 	o.State = state.v
 	return d.deepen(s, state.depth+1)
+}
+
+// updateDict sets the items of src in dst.
+func (d *Decoder) updateDict(dst, src *Dict) error {
+	for _, it := range src.Items() {
+		if err := d.chargeHash(it.Key); err != nil {
+			return err
+		}
+		if err := dst.Set(it.Key, it.Value); err != nil {
+			return unhashable("dict key", it.Key)
+		}
+	}
+	return nil
+}
+
+// hashRehashes is how many times a dict may hash a key over its life:
+// Dict compares keys by hashing them again while it holds fewer than
+// indexThreshold items, then once more to build its index.
+const hashRehashes = indexThreshold + 1
+
+// chargeHash accounts for the work of hashing key (as a dict key or set
+// member) and fails with ErrTooComplex when the pickle has used up its
+// budget, which is proportional to the input's length.
+func (d *Decoder) chargeHash(key Value) error {
+	cost := hashCost(key, d.hashBudget) * hashRehashes
+	if cost > d.hashBudget {
+		return fmt.Errorf("%w: hashing a %s key would exceed the work this input justifies", ErrTooComplex, typeName(key))
+	}
+	d.hashBudget -= cost
+	return nil
+}
+
+// hashBudget returns the hashing work, in steps of hashCost, that an
+// input justifies: enough for any dict Python writes, not for a key that
+// the memo has made exponentially large.
+func hashBudget(data []byte) int { return 1<<20 + 64*len(data) }
+
+// hashCost estimates the steps of hashing v, counting every item of
+// tuples, frozensets and persistent ids and a step per 64 bytes of
+// strings. It stops counting once past limit, so that it costs no more
+// than the budget it checks.
+func hashCost(v Value, limit int) int {
+	switch v := v.(type) {
+	case string:
+		return 1 + len(v)/64
+	case ByteString:
+		return 1 + len(v)/64
+	case Bytes:
+		return 1 + len(v)/64
+	case Tuple:
+		return 1 + itemsCost(v, limit-1)
+	case *Set:
+		if v.Frozen {
+			return 1 + itemsCost(v.Items(), limit-1)
+		}
+	case PersistentRef:
+		return 1 + hashCost(v.ID, limit-1)
+	case Global:
+		return 1 + (len(v.Module)+len(v.Name))/64
+	}
+	return 1
+}
+
+func itemsCost(items []Value, limit int) int {
+	c := 0
+	for _, it := range items {
+		if c > limit {
+			break
+		}
+		c += hashCost(it, limit-c)
+	}
+	return c
 }
 
 // memoPut stores the top of the stack under key k.

@@ -44,6 +44,11 @@ var (
 	// ErrPersistentLoad: the PersistentLoad hook failed; its error is
 	// wrapped too.
 	ErrPersistentLoad = errors.New("persistent load failed")
+	// ErrTooComplex: dict keys or set members would take more work to
+	// hash than the input's size justifies. Through the memo a pickle
+	// of a few hundred bytes can build a tuple of 2^60 items; Python
+	// would hash it forever.
+	ErrTooComplex = errors.New("too complex")
 )
 
 // DecodeError reports where and why decoding failed.

@@ -3,6 +3,7 @@ package pickle
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -109,118 +110,118 @@ func setOf(frozen bool, items ...Value) *Set {
 	return s
 }
 
-func TestDecodeNumbers(t *testing.T) {
-	runDecodeCases(t, []decodeCase{
-		{"NONE", "N.", None},
-		{"NEWTRUE", "\x80\x02\x88.", true},
-		{"NEWFALSE", "\x80\x02\x89.", false},
-		{"BININT1", "K\xff.", int64(255)},
-		{"BININT2", "M\x34\x12.", int64(0x1234)},
-		{"BININT positive", "J\xca#\x02\x00.", int64(140234)},
-		{"BININT negative", "J\xff\xff\xff\xff.", int64(-1)},
-		{"INT", "I42\n.", int64(42)},
-		{"INT negative", "I-3\n.", int64(-3)},
-		{"INT beyond 32 bits", "I12345678901\n.", int64(12345678901)},
-		{"INT beyond 64 bits", "I123456789012345678901\n.", bigInt("123456789012345678901")},
-		{"INT I01 is True", "I01\n.", true},
-		{"INT I00 is False", "I00\n.", false},
-		{"INT I0 is zero", "I0\n.", int64(0)},
-		{"LONG with L", "L95L\n.", big.NewInt(95)},
-		{"LONG without L (Python 3)", "L12345678901234567890\n.", bigInt("12345678901234567890")},
-		{"LONG negative", "L-7L\n.", big.NewInt(-7)},
-		{"LONG1 empty is zero", "\x80\x02\x8a\x00.", big.NewInt(0)},
-		{"LONG1 -1", "\x80\x02\x8a\x01\xff.", big.NewInt(-1)},
-		{"LONG1 128", "\x80\x02\x8a\x02\x80\x00.", big.NewInt(128)},
-		{"LONG1 2**70", "\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@.", new(big.Int).Lsh(big.NewInt(1), 70)},
-		{"LONG1 -2**40", "\x80\x02\x8a\x06\x00\x00\x00\x00\x00\xff.", big.NewInt(-1 << 40)},
-		{"LONG4", "\x80\x02\x8b\x02\x00\x00\x00\x00\x01.", big.NewInt(256)},
-		{"FLOAT", "F1.5\n.", 1.5},
-		{"FLOAT exponent", "F-2.5e-10\n.", -2.5e-10},
-		{"FLOAT inf", "Finf\n.", math.Inf(1)},
-		{"FLOAT -inf", "F-inf\n.", math.Inf(-1)},
-		{"FLOAT nan", "Fnan\n.", math.NaN()},
-		{"FLOAT overflow is inf", "F1e999\n.", math.Inf(1)},
-		{"BINFLOAT", "G@\x04\x00\x00\x00\x00\x00\x00.", 2.5},
-		{"BINFLOAT negative zero", "G\x80\x00\x00\x00\x00\x00\x00\x00.", math.Copysign(0, -1)},
-	})
+var numberCases = []decodeCase{
+	{"NONE", "N.", None},
+	{"NEWTRUE", "\x80\x02\x88.", true},
+	{"NEWFALSE", "\x80\x02\x89.", false},
+	{"BININT1", "K\xff.", int64(255)},
+	{"BININT2", "M\x34\x12.", int64(0x1234)},
+	{"BININT positive", "J\xca#\x02\x00.", int64(140234)},
+	{"BININT negative", "J\xff\xff\xff\xff.", int64(-1)},
+	{"INT", "I42\n.", int64(42)},
+	{"INT negative", "I-3\n.", int64(-3)},
+	{"INT beyond 32 bits", "I12345678901\n.", int64(12345678901)},
+	{"INT beyond 64 bits", "I123456789012345678901\n.", bigInt("123456789012345678901")},
+	{"INT I01 is True", "I01\n.", true},
+	{"INT I00 is False", "I00\n.", false},
+	{"INT I0 is zero", "I0\n.", int64(0)},
+	{"LONG with L", "L95L\n.", big.NewInt(95)},
+	{"LONG without L (Python 3)", "L12345678901234567890\n.", bigInt("12345678901234567890")},
+	{"LONG negative", "L-7L\n.", big.NewInt(-7)},
+	{"LONG1 empty is zero", "\x80\x02\x8a\x00.", big.NewInt(0)},
+	{"LONG1 -1", "\x80\x02\x8a\x01\xff.", big.NewInt(-1)},
+	{"LONG1 128", "\x80\x02\x8a\x02\x80\x00.", big.NewInt(128)},
+	{"LONG1 2**70", "\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@.", new(big.Int).Lsh(big.NewInt(1), 70)},
+	{"LONG1 -2**40", "\x80\x02\x8a\x06\x00\x00\x00\x00\x00\xff.", big.NewInt(-1 << 40)},
+	{"LONG4", "\x80\x02\x8b\x02\x00\x00\x00\x00\x01.", big.NewInt(256)},
+	{"FLOAT", "F1.5\n.", 1.5},
+	{"FLOAT exponent", "F-2.5e-10\n.", -2.5e-10},
+	{"FLOAT inf", "Finf\n.", math.Inf(1)},
+	{"FLOAT -inf", "F-inf\n.", math.Inf(-1)},
+	{"FLOAT nan", "Fnan\n.", math.NaN()},
+	{"FLOAT overflow is inf", "F1e999\n.", math.Inf(1)},
+	{"BINFLOAT", "G@\x04\x00\x00\x00\x00\x00\x00.", 2.5},
+	{"BINFLOAT negative zero", "G\x80\x00\x00\x00\x00\x00\x00\x00.", math.Copysign(0, -1)},
 }
 
-func TestDecodeStrings(t *testing.T) {
-	runDecodeCases(t, []decodeCase{
-		// py2 str: STRING (Python string-escape syntax), BINSTRING, SHORT_BINSTRING.
-		{"STRING single quotes", "S'register'\n.", ByteString("register")},
-		{"STRING double quotes", "S\"it's\"\n.", ByteString("it's")},
-		{"STRING empty", "S''\n.", ByteString{}},
-		{"STRING hex escapes", `S'\x00\xff\x8a'` + "\n.", ByteString("\x00\xff\x8a")},
-		{"STRING octal escapes", `S'\0\101\1234\777'` + "\n.", ByteString("\x00AS4\xff")},
-		{"STRING simple escapes", `S'\a\b\f\n\r\t\v\\\'\"'` + "\n.", ByteString("\a\b\f\n\r\t\v\\'\"")},
-		{"STRING unknown escape kept", `S'\q\u0041'` + "\n.", ByteString(`\q\u0041`)},
-		{"BINSTRING", "T\x03\x00\x00\x00abc.", ByteString("abc")},
-		{"SHORT_BINSTRING", "U\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11.", ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")},
-		{"SHORT_BINSTRING empty", "U\x00.", ByteString{}},
-		// py3 bytes.
-		{"SHORT_BINBYTES", "\x80\x03C\x02a\xff.", Bytes("a\xff")},
-		{"BINBYTES", "\x80\x03B\x03\x00\x00\x00abc.", Bytes("abc")},
-		{"BINBYTES8", "\x80\x04\x8e\x02\x00\x00\x00\x00\x00\x00\x00hi.", Bytes("hi")},
-		{"BYTEARRAY8", "\x80\x05\x96\x02\x00\x00\x00\x00\x00\x00\x00xy.", ByteArray("xy")},
-		// text.
-		{"BINUNICODE", "X\x06\x00\x00\x00.reply.", ".reply"},
-		{"BINUNICODE UTF-8", "X\x03\x00\x00\x00\xe2\x82\xac.", "€"},
-		{"SHORT_BINUNICODE", "\x80\x04\x8c\x04text.", "text"},
-		{"BINUNICODE8", "\x80\x04\x8d\x01\x00\x00\x00\x00\x00\x00\x00a.", "a"},
-		{"UNICODE plain", "Vregister\n.", "register"},
-		{"UNICODE Latin-1 bytes", "Va\xffb\n.", "aÿb"},
-		{"UNICODE escapes", `Va\u005cb\u000a\u20ac\U0001f600` + "\n.", "a\\b\n€😀"},
-		{"UNICODE escaped backslash is literal", `Va\\u0041` + "\n.", `a\\u0041`},
-		{"UNICODE other backslash", `V\x41\` + "\n.", `\x41\`},
-		{"UNICODE surrogate pair (Python 2 narrow build)", `V\ud83d\ude00` + "\n.", "😀"},
-		{"UNICODE lone surrogate", `V\ud800x` + "\n.", "\xed\xa0\x80x"},
-	})
+func TestDecodeNumbers(t *testing.T) { runDecodeCases(t, numberCases) }
+
+var stringCases = []decodeCase{
+	// py2 str: STRING (Python string-escape syntax), BINSTRING, SHORT_BINSTRING.
+	{"STRING single quotes", "S'register'\n.", ByteString("register")},
+	{"STRING double quotes", "S\"it's\"\n.", ByteString("it's")},
+	{"STRING empty", "S''\n.", ByteString{}},
+	{"STRING hex escapes", `S'\x00\xff\x8a'` + "\n.", ByteString("\x00\xff\x8a")},
+	{"STRING octal escapes", `S'\0\101\1234\777'` + "\n.", ByteString("\x00AS4\xff")},
+	{"STRING simple escapes", `S'\a\b\f\n\r\t\v\\\'\"'` + "\n.", ByteString("\a\b\f\n\r\t\v\\'\"")},
+	{"STRING unknown escape kept", `S'\q\u0041'` + "\n.", ByteString(`\q\u0041`)},
+	{"BINSTRING", "T\x03\x00\x00\x00abc.", ByteString("abc")},
+	{"SHORT_BINSTRING", "U\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11.", ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")},
+	{"SHORT_BINSTRING empty", "U\x00.", ByteString{}},
+	// py3 bytes.
+	{"SHORT_BINBYTES", "\x80\x03C\x02a\xff.", Bytes("a\xff")},
+	{"BINBYTES", "\x80\x03B\x03\x00\x00\x00abc.", Bytes("abc")},
+	{"BINBYTES8", "\x80\x04\x8e\x02\x00\x00\x00\x00\x00\x00\x00hi.", Bytes("hi")},
+	{"BYTEARRAY8", "\x80\x05\x96\x02\x00\x00\x00\x00\x00\x00\x00xy.", ByteArray("xy")},
+	// text.
+	{"BINUNICODE", "X\x06\x00\x00\x00.reply.", ".reply"},
+	{"BINUNICODE UTF-8", "X\x03\x00\x00\x00\xe2\x82\xac.", "€"},
+	{"SHORT_BINUNICODE", "\x80\x04\x8c\x04text.", "text"},
+	{"BINUNICODE8", "\x80\x04\x8d\x01\x00\x00\x00\x00\x00\x00\x00a.", "a"},
+	{"UNICODE plain", "Vregister\n.", "register"},
+	{"UNICODE Latin-1 bytes", "Va\xffb\n.", "aÿb"},
+	{"UNICODE escapes", `Va\u005cb\u000a\u20ac\U0001f600` + "\n.", "a\\b\n€😀"},
+	{"UNICODE escaped backslash is literal", `Va\\u0041` + "\n.", `a\\u0041`},
+	{"UNICODE other backslash", `V\x41\` + "\n.", `\x41\`},
+	{"UNICODE surrogate pair (Python 2 narrow build)", `V\ud83d\ude00` + "\n.", "😀"},
+	{"UNICODE lone surrogate", `V\ud800x` + "\n.", "\xed\xa0\x80x"},
 }
 
-func TestDecodeContainers(t *testing.T) {
-	runDecodeCases(t, []decodeCase{
-		{"EMPTY_TUPLE", ").", Tuple{}},
-		{"TUPLE", "(K\x01K\x02t.", Tuple{int64(1), int64(2)}},
-		{"TUPLE empty", "(t.", Tuple{}},
-		{"TUPLE1", "\x80\x02K\x01\x85.", Tuple{int64(1)}},
-		{"TUPLE2", "\x80\x02K\x01K\x02\x86.", Tuple{int64(1), int64(2)}},
-		{"TUPLE3", "\x80\x02K\x01K\x02N\x87.", Tuple{int64(1), int64(2), None}},
-		{"nested tuples", "((K\x01t(tt.", Tuple{Tuple{int64(1)}, Tuple{}}},
-		{"EMPTY_LIST", "].", list()},
-		{"LIST", "(K\x01K\x02l.", list(int64(1), int64(2))},
-		{"APPEND", "]K\x01aK\x02a.", list(int64(1), int64(2))},
-		{"APPENDS", "](K\x01K\x02K\x03e.", list(int64(1), int64(2), int64(3))},
-		{"APPENDS empty", "](e.", list()},
-		{"EMPTY_DICT", "}.", NewDict(0)},
-		{"DICT", "(U\x01aK\x01U\x01bK\x02d.", DictOf(ByteString("a"), int64(1), ByteString("b"), int64(2))},
-		{"SETITEM", "}U\x01aK\x01s.", DictOf(ByteString("a"), int64(1))},
-		{"SETITEMS", "}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bK\x02u.", DictOf("a", int64(1), "b", int64(2))},
-		{"SETITEMS repeated key keeps first position", "}(U\x01aK\x01U\x01bK\x02U\x01aK\x03u.", DictOf(ByteString("a"), int64(3), ByteString("b"), int64(2))},
-		{"SETITEMS equal keys 1 and True", "}(K\x01U\x01aI01\nU\x01bu.", DictOf(int64(1), ByteString("b"))},
-		{"SETITEMS py2 str and unicode are one key", "}(U\x01aK\x01X\x01\x00\x00\x00aK\x02u.", DictOf(ByteString("a"), int64(2))},
-		{"SETITEMS bytes and text differ", "\x80\x03}(C\x01aK\x01X\x01\x00\x00\x00aK\x02u.", DictOf(Bytes("a"), int64(1), "a", int64(2))},
-		{"SETITEM on a large dict", "}(K\x00K\x00K\x01K\x01K\x02K\x02K\x03K\x03K\x04K\x04K\x05K\x05K\x06K\x06K\x07K\x07K\x08K\x08uK\x03K\x09sK\x09K\x09s.",
-			DictOf(int64(0), int64(0), int64(1), int64(1), int64(2), int64(2), int64(3), int64(9), int64(4), int64(4),
-				int64(5), int64(5), int64(6), int64(6), int64(7), int64(7), int64(8), int64(8), int64(9), int64(9))},
-		{"tuple keys", "}((K\x01K\x02tK\x03u.", DictOf(Tuple{int64(1), int64(2)}, int64(3))},
-		{"EMPTY_SET", "\x80\x04\x8f.", setOf(false)},
-		{"ADDITEMS", "\x80\x04\x8f(K\x01K\x02K\x01\x90.", setOf(false, int64(1), int64(2))},
-		{"FROZENSET", "\x80\x04(\x8c\x01a\x91.", setOf(true, "a")},
-		{"frozenset as a set member", "\x80\x04\x8f((K\x01\x91\x90.", setOf(false, setOf(true, int64(1)))},
-	})
+func TestDecodeStrings(t *testing.T) { runDecodeCases(t, stringCases) }
+
+var containerCases = []decodeCase{
+	{"EMPTY_TUPLE", ").", Tuple{}},
+	{"TUPLE", "(K\x01K\x02t.", Tuple{int64(1), int64(2)}},
+	{"TUPLE empty", "(t.", Tuple{}},
+	{"TUPLE1", "\x80\x02K\x01\x85.", Tuple{int64(1)}},
+	{"TUPLE2", "\x80\x02K\x01K\x02\x86.", Tuple{int64(1), int64(2)}},
+	{"TUPLE3", "\x80\x02K\x01K\x02N\x87.", Tuple{int64(1), int64(2), None}},
+	{"nested tuples", "((K\x01t(tt.", Tuple{Tuple{int64(1)}, Tuple{}}},
+	{"EMPTY_LIST", "].", list()},
+	{"LIST", "(K\x01K\x02l.", list(int64(1), int64(2))},
+	{"APPEND", "]K\x01aK\x02a.", list(int64(1), int64(2))},
+	{"APPENDS", "](K\x01K\x02K\x03e.", list(int64(1), int64(2), int64(3))},
+	{"APPENDS empty", "](e.", list()},
+	{"EMPTY_DICT", "}.", NewDict(0)},
+	{"DICT", "(U\x01aK\x01U\x01bK\x02d.", DictOf(ByteString("a"), int64(1), ByteString("b"), int64(2))},
+	{"SETITEM", "}U\x01aK\x01s.", DictOf(ByteString("a"), int64(1))},
+	{"SETITEMS", "}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bK\x02u.", DictOf("a", int64(1), "b", int64(2))},
+	{"SETITEMS repeated key keeps first position", "}(U\x01aK\x01U\x01bK\x02U\x01aK\x03u.", DictOf(ByteString("a"), int64(3), ByteString("b"), int64(2))},
+	{"SETITEMS equal keys 1 and True", "}(K\x01U\x01aI01\nU\x01bu.", DictOf(int64(1), ByteString("b"))},
+	{"SETITEMS py2 str and unicode are one key", "}(U\x01aK\x01X\x01\x00\x00\x00aK\x02u.", DictOf(ByteString("a"), int64(2))},
+	{"SETITEMS bytes and text differ", "\x80\x03}(C\x01aK\x01X\x01\x00\x00\x00aK\x02u.", DictOf(Bytes("a"), int64(1), "a", int64(2))},
+	{"SETITEM on a large dict", "}(K\x00K\x00K\x01K\x01K\x02K\x02K\x03K\x03K\x04K\x04K\x05K\x05K\x06K\x06K\x07K\x07K\x08K\x08uK\x03K\x09sK\x09K\x09s.",
+		DictOf(int64(0), int64(0), int64(1), int64(1), int64(2), int64(2), int64(3), int64(9), int64(4), int64(4),
+			int64(5), int64(5), int64(6), int64(6), int64(7), int64(7), int64(8), int64(8), int64(9), int64(9))},
+	{"tuple keys", "}((K\x01K\x02tK\x03u.", DictOf(Tuple{int64(1), int64(2)}, int64(3))},
+	{"EMPTY_SET", "\x80\x04\x8f.", setOf(false)},
+	{"ADDITEMS", "\x80\x04\x8f(K\x01K\x02K\x01\x90.", setOf(false, int64(1), int64(2))},
+	{"FROZENSET", "\x80\x04(\x8c\x01a\x91.", setOf(true, "a")},
+	{"frozenset as a set member", "\x80\x04\x8f((K\x01\x91\x90.", setOf(false, setOf(true, int64(1)))},
 }
 
-func TestDecodeStackOpcodes(t *testing.T) {
-	runDecodeCases(t, []decodeCase{
-		{"POP", "K\x01K\x020.", int64(1)},
-		{"POP right after MARK drops the mark", "K\x01(0.", int64(1)},
-		{"POP_MARK", "K\x01(K\x02K\x031.", int64(1)},
-		{"DUP", "K\x012\x86.", Tuple{int64(1), int64(1)}},
-		{"FRAME", "\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x01.", int64(1)},
-		{"PROTO 5", "\x80\x05N.", None},
-	})
+func TestDecodeContainers(t *testing.T) { runDecodeCases(t, containerCases) }
+
+var stackCases = []decodeCase{
+	{"POP", "K\x01K\x020.", int64(1)},
+	{"POP right after MARK drops the mark", "K\x01(0.", int64(1)},
+	{"POP_MARK", "K\x01(K\x02K\x031.", int64(1)},
+	{"DUP", "K\x012\x86.", Tuple{int64(1), int64(1)}},
+	{"FRAME", "\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x01.", int64(1)},
+	{"PROTO 5", "\x80\x05N.", None},
 }
+
+func TestDecodeStackOpcodes(t *testing.T) { runDecodeCases(t, stackCases) }
 
 func TestDecodeMemo(t *testing.T) {
 	// GET returns the very object PUT stored: lists are shared, and a
@@ -286,70 +287,71 @@ func TestDecodeMemoSharedAcrossPickles(t *testing.T) {
 	}
 }
 
-func TestDecodeObjects(t *testing.T) {
-	pt := Global{"mymod", "Point"}
-	runDecodeCases(t, []decodeCase{
-		{"GLOBAL", "cZODB.POSException\nPOSKeyError\n.", Global{"ZODB.POSException", "POSKeyError"}},
-		{"STACK_GLOBAL", "\x80\x04\x8c\x05mymod\x8c\x05Point\x93.", pt},
-		{"REDUCE", "cmymod\nPoint\n(K\x01K\x02tR.", &Object{Kind: KindReduce, Callable: pt, Args: Tuple{int64(1), int64(2)}}},
-		{"REDUCE and BUILD", "cmymod\nPoint\n)R}U\x01xK\x01sb.", &Object{Kind: KindReduce, Callable: pt, Args: Tuple{}, State: DictOf(ByteString("x"), int64(1))}},
-		{"NEWOBJ", "\x80\x02cmymod\nPoint\nK\x01\x85\x81.", &Object{Kind: KindNewObj, Callable: pt, Args: Tuple{int64(1)}}},
-		{"NEWOBJ with slot state", "\x80\x02cmymod\nSlotted\nq\x00)\x81q\x01N}q\x02X\x01\x00\x00\x00aq\x03K\x01s\x86q\x04b.",
-			&Object{Kind: KindNewObj, Callable: Global{"mymod", "Slotted"}, Args: Tuple{}, State: Tuple{None, DictOf("a", int64(1))}}},
-		{"NEWOBJ_EX (CPython 3 protocol 4)", "\x80\x04\x951\x00\x00\x00\x00\x00\x00\x00\x8c\x05mymod\x94\x8c\x05Point\x94\x93\x94K\x03\x85\x94}\x94\x8c\x01y\x94K\x04s\x92\x94}\x94(\x8c\x01x\x94K\x03h\x05K\x04ub.",
-			&Object{Kind: KindNewObjEx, Callable: pt, Args: Tuple{int64(3)}, Kwargs: DictOf("y", int64(4)), State: DictOf("x", int64(3), "y", int64(4))}},
-		{"OBJ", "(cmymod\nPoint\nK\x01o.", &Object{Kind: KindObj, Callable: pt, Args: Tuple{int64(1)}}},
-		{"INST", "(K\x01imymod\nPoint\n.", &Object{Kind: KindInst, Callable: pt, Args: Tuple{int64(1)}}},
-		{"BUILD twice merges the dicts", "(cmymod\nPoint\no}U\x01xK\x01sb}U\x01yK\x02sb.",
-			&Object{Kind: KindObj, Callable: pt, Args: Tuple{}, State: DictOf(ByteString("x"), int64(1), ByteString("y"), int64(2))}},
-		{"BUILD of an empty dict on bytes is a no-op", "\x80\x03C\x01a}b.", Bytes("a")},
-		{"APPENDS to a list subclass", "cmymod\nL\n)R(K\x01K\x02e.", &Object{Kind: KindReduce, Callable: Global{"mymod", "L"}, Args: Tuple{}, ListItems: []Value{int64(1), int64(2)}}},
-		{"SETITEMS to a dict subclass", "cmymod\nD\n)R(K\x01K\x02u.", &Object{Kind: KindReduce, Callable: Global{"mymod", "D"}, Args: Tuple{}, DictItems: DictOf(int64(1), int64(2))}},
-		{"copy_reg._reconstructor", "ccopy_reg\n_reconstructor\n(cmymod\nPoint\nc__builtin__\nobject\nNtR.",
-			&Object{Kind: KindReduce, Callable: Global{"copy_reg", "_reconstructor"}, Args: Tuple{pt, Global{"__builtin__", "object"}, None}}},
-		{"EXT1", "\x80\x02\x82\x05.", Global{"copyreg._extension_registry", "5"}},
-		{"EXT2", "\x80\x02\x83\x00\x01.", Global{"copyreg._extension_registry", "256"}},
-		{"EXT4", "\x80\x02\x84\x00\x00\x01\x00.", Global{"copyreg._extension_registry", "65536"}},
-		{"PERSID", "Poid-7\n.", PersistentRef{ID: "oid-7"}},
-		{"BINPERSID", "U\x08\x00\x00\x00\x00\x00\x00\x00\x07Q.", PersistentRef{ID: ByteString("\x00\x00\x00\x00\x00\x00\x00\x07")}},
-	})
+// pt is the class of the object test cases.
+var pt = Global{"mymod", "Point"}
+var objectCases = []decodeCase{
+	{"GLOBAL", "cZODB.POSException\nPOSKeyError\n.", Global{"ZODB.POSException", "POSKeyError"}},
+	{"STACK_GLOBAL", "\x80\x04\x8c\x05mymod\x8c\x05Point\x93.", pt},
+	{"REDUCE", "cmymod\nPoint\n(K\x01K\x02tR.", &Object{Kind: KindReduce, Callable: pt, Args: Tuple{int64(1), int64(2)}}},
+	{"REDUCE and BUILD", "cmymod\nPoint\n)R}U\x01xK\x01sb.", &Object{Kind: KindReduce, Callable: pt, Args: Tuple{}, State: DictOf(ByteString("x"), int64(1))}},
+	{"NEWOBJ", "\x80\x02cmymod\nPoint\nK\x01\x85\x81.", &Object{Kind: KindNewObj, Callable: pt, Args: Tuple{int64(1)}}},
+	{"NEWOBJ with slot state", "\x80\x02cmymod\nSlotted\nq\x00)\x81q\x01N}q\x02X\x01\x00\x00\x00aq\x03K\x01s\x86q\x04b.",
+		&Object{Kind: KindNewObj, Callable: Global{"mymod", "Slotted"}, Args: Tuple{}, State: Tuple{None, DictOf("a", int64(1))}}},
+	{"NEWOBJ_EX (CPython 3 protocol 4)", "\x80\x04\x951\x00\x00\x00\x00\x00\x00\x00\x8c\x05mymod\x94\x8c\x05Point\x94\x93\x94K\x03\x85\x94}\x94\x8c\x01y\x94K\x04s\x92\x94}\x94(\x8c\x01x\x94K\x03h\x05K\x04ub.",
+		&Object{Kind: KindNewObjEx, Callable: pt, Args: Tuple{int64(3)}, Kwargs: DictOf("y", int64(4)), State: DictOf("x", int64(3), "y", int64(4))}},
+	{"OBJ", "(cmymod\nPoint\nK\x01o.", &Object{Kind: KindObj, Callable: pt, Args: Tuple{int64(1)}}},
+	{"INST", "(K\x01imymod\nPoint\n.", &Object{Kind: KindInst, Callable: pt, Args: Tuple{int64(1)}}},
+	{"BUILD twice merges the dicts", "(cmymod\nPoint\no}U\x01xK\x01sb}U\x01yK\x02sb.",
+		&Object{Kind: KindObj, Callable: pt, Args: Tuple{}, State: DictOf(ByteString("x"), int64(1), ByteString("y"), int64(2))}},
+	{"BUILD of an empty dict on bytes is a no-op", "\x80\x03C\x01a}b.", Bytes("a")},
+	{"APPENDS to a list subclass", "cmymod\nL\n)R(K\x01K\x02e.", &Object{Kind: KindReduce, Callable: Global{"mymod", "L"}, Args: Tuple{}, ListItems: []Value{int64(1), int64(2)}}},
+	{"SETITEMS to a dict subclass", "cmymod\nD\n)R(K\x01K\x02u.", &Object{Kind: KindReduce, Callable: Global{"mymod", "D"}, Args: Tuple{}, DictItems: DictOf(int64(1), int64(2))}},
+	{"copy_reg._reconstructor", "ccopy_reg\n_reconstructor\n(cmymod\nPoint\nc__builtin__\nobject\nNtR.",
+		&Object{Kind: KindReduce, Callable: Global{"copy_reg", "_reconstructor"}, Args: Tuple{pt, Global{"__builtin__", "object"}, None}}},
+	{"EXT1", "\x80\x02\x82\x05.", Global{"copyreg._extension_registry", "5"}},
+	{"EXT2", "\x80\x02\x83\x00\x01.", Global{"copyreg._extension_registry", "256"}},
+	{"EXT4", "\x80\x02\x84\x00\x00\x01\x00.", Global{"copyreg._extension_registry", "65536"}},
+	{"PERSID", "Poid-7\n.", PersistentRef{ID: "oid-7"}},
+	{"BINPERSID", "U\x08\x00\x00\x00\x00\x00\x00\x00\x07Q.", PersistentRef{ID: ByteString("\x00\x00\x00\x00\x00\x00\x00\x07")}},
 }
 
-func TestDecodeKnownConstructors(t *testing.T) {
-	runDecodeCases(t, []decodeCase{
-		// Python 3 bytes below protocol 3.
-		{"bytes p0 (py3)", "c_codecs\nencode\np0\n(Va\xff\np1\nVlatin1\np2\ntp3\nRp4\n.", Bytes("a\xff")},
-		{"bytes p1 (py3)", "c_codecs\nencode\nq\x00(X\x03\x00\x00\x00a\xc3\xbfq\x01X\x06\x00\x00\x00latin1q\x02tq\x03Rq\x04.", Bytes("a\xff")},
-		{"bytes p2 (py3)", "\x80\x02c_codecs\nencode\nq\x00X\x03\x00\x00\x00a\xc3\xbfq\x01X\x06\x00\x00\x00latin1q\x02\x86q\x03Rq\x04.", Bytes("a\xff")},
-		{"bytes latin-1 spelling", "c_codecs\nencode\n(Vab\nVlatin-1\ntR.", Bytes("ab")},
-		{"empty bytes p1 (py3)", "c__builtin__\nbytes\nq\x00)Rq\x01.", Bytes{}},
-		{"empty bytes p3", "\x80\x03cbuiltins\nbytes\n)R.", Bytes{}},
-		// zodbpickle.binary on Python 2.
-		{"zodbpickle binary p1", "ccopy_reg\n_reconstructor\nq\x00(czodbpickle\nbinary\nq\x01c__builtin__\nstr\nq\x02U\x02abq\x03tq\x04Rq\x05.", Bytes("ab")},
-		{"zodbpickle binary p0", "ccopy_reg\n_reconstructor\np0\n(czodbpickle\nbinary\np1\nc__builtin__\nstr\np2\nS'ab'\np3\ntp4\nRp5\n.", Bytes("ab")},
-		{"zodbpickle binary p2 with BUILD", "\x80\x02czodbpickle\nbinary\nq\x00U\x02abq\x01\x85q\x02\x81q\x03}q\x04b.", Bytes("ab")},
-		{"zodbpickle binary p2 (py3)", "\x80\x02czodbpickle\nbinary\nq\x00c_codecs\nencode\nq\x01X\x02\x00\x00\x00abq\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x85q\x06\x81q\x07.", Bytes("ab")},
-		{"zodbpickle binary p1 (py3)", "ccopy_reg\n_reconstructor\nq\x00(czodbpickle\nbinary\nq\x01c__builtin__\nbytes\nq\x02c_codecs\nencode\nq\x03(X\x02\x00\x00\x00abq\x04X\x06\x00\x00\x00latin1q\x05tq\x06Rq\x07tq\x08Rq\t.", Bytes("ab")},
-		{"zodbpickle binary by REDUCE", "czodbpickle\nbinary\n(U\x02abtR.", Bytes("ab")},
-		// Sets.
-		{"set p0", "c__builtin__\nset\np0\n((lp1\nI1\naI2\natp2\nRp3\n.", setOf(false, int64(1), int64(2))},
-		{"set p1", "c__builtin__\nset\nq\x00(]q\x01(K\x01K\x02etq\x02Rq\x03.", setOf(false, int64(1), int64(2))},
-		{"set p3", "\x80\x03cbuiltins\nset\nq\x00]q\x01(K\x01K\x02e\x85q\x02Rq\x03.", setOf(false, int64(1), int64(2))},
-		{"empty set p2", "\x80\x02c__builtin__\nset\nq\x00]q\x01\x85q\x02Rq\x03.", setOf(false)},
-		{"set()", "c__builtin__\nset\n)R.", setOf(false)},
-		{"frozenset p1", "c__builtin__\nfrozenset\nq\x00(]q\x01K\x03atq\x02Rq\x03.", setOf(true, int64(3))},
-		// Bytearrays.
-		{"bytearray p0 (py2)", "c__builtin__\nbytearray\np0\n(Va\xffb\np1\nS'latin-1'\np2\ntp3\nRp4\n.", ByteArray("a\xffb")},
-		{"bytearray p2 (py2)", "\x80\x02c__builtin__\nbytearray\nq\x00X\x04\x00\x00\x00a\xc3\xbfbq\x01U\x07latin-1q\x02\x86q\x03Rq\x04.", ByteArray("a\xffb")},
-		{"bytearray p1 (py3)", "c__builtin__\nbytearray\nq\x00(c_codecs\nencode\nq\x01(X\x04\x00\x00\x00a\xc3\xbfbq\x02X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05tq\x06Rq\x07.", ByteArray("a\xffb")},
-		{"bytearray p3", "\x80\x03cbuiltins\nbytearray\nq\x00C\x03a\xffbq\x01\x85q\x02Rq\x03.", ByteArray("a\xffb")},
-		{"empty bytearray", "\x80\x03cbuiltins\nbytearray\nq\x00)Rq\x01.", ByteArray{}},
-		// Shapes that are not the known ones stay objects.
-		{"encode to another codec", "c_codecs\nencode\n(Vab\nVutf-8\ntR.", &Object{Kind: KindReduce, Callable: Global{"_codecs", "encode"}, Args: Tuple{"ab", "utf-8"}}},
-		{"encode of text beyond Latin-1", "c_codecs\nencode\n(V\\u20ac\nVlatin1\ntR.", &Object{Kind: KindReduce, Callable: Global{"_codecs", "encode"}, Args: Tuple{"€", "latin1"}}},
-		{"set of a non-iterable", "c__builtin__\nset\n(K\x01tR.", &Object{Kind: KindReduce, Callable: Global{"__builtin__", "set"}, Args: Tuple{int64(1)}}},
-	})
+func TestDecodeObjects(t *testing.T) { runDecodeCases(t, objectCases) }
+
+var constructorCases = []decodeCase{
+	// Python 3 bytes below protocol 3.
+	{"bytes p0 (py3)", "c_codecs\nencode\np0\n(Va\xff\np1\nVlatin1\np2\ntp3\nRp4\n.", Bytes("a\xff")},
+	{"bytes p1 (py3)", "c_codecs\nencode\nq\x00(X\x03\x00\x00\x00a\xc3\xbfq\x01X\x06\x00\x00\x00latin1q\x02tq\x03Rq\x04.", Bytes("a\xff")},
+	{"bytes p2 (py3)", "\x80\x02c_codecs\nencode\nq\x00X\x03\x00\x00\x00a\xc3\xbfq\x01X\x06\x00\x00\x00latin1q\x02\x86q\x03Rq\x04.", Bytes("a\xff")},
+	{"bytes latin-1 spelling", "c_codecs\nencode\n(Vab\nVlatin-1\ntR.", Bytes("ab")},
+	{"empty bytes p1 (py3)", "c__builtin__\nbytes\nq\x00)Rq\x01.", Bytes{}},
+	{"empty bytes p3", "\x80\x03cbuiltins\nbytes\n)R.", Bytes{}},
+	// zodbpickle.binary on Python 2.
+	{"zodbpickle binary p1", "ccopy_reg\n_reconstructor\nq\x00(czodbpickle\nbinary\nq\x01c__builtin__\nstr\nq\x02U\x02abq\x03tq\x04Rq\x05.", Bytes("ab")},
+	{"zodbpickle binary p0", "ccopy_reg\n_reconstructor\np0\n(czodbpickle\nbinary\np1\nc__builtin__\nstr\np2\nS'ab'\np3\ntp4\nRp5\n.", Bytes("ab")},
+	{"zodbpickle binary p2 with BUILD", "\x80\x02czodbpickle\nbinary\nq\x00U\x02abq\x01\x85q\x02\x81q\x03}q\x04b.", Bytes("ab")},
+	{"zodbpickle binary p2 (py3)", "\x80\x02czodbpickle\nbinary\nq\x00c_codecs\nencode\nq\x01X\x02\x00\x00\x00abq\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x85q\x06\x81q\x07.", Bytes("ab")},
+	{"zodbpickle binary p1 (py3)", "ccopy_reg\n_reconstructor\nq\x00(czodbpickle\nbinary\nq\x01c__builtin__\nbytes\nq\x02c_codecs\nencode\nq\x03(X\x02\x00\x00\x00abq\x04X\x06\x00\x00\x00latin1q\x05tq\x06Rq\x07tq\x08Rq\t.", Bytes("ab")},
+	{"zodbpickle binary by REDUCE", "czodbpickle\nbinary\n(U\x02abtR.", Bytes("ab")},
+	// Sets.
+	{"set p0", "c__builtin__\nset\np0\n((lp1\nI1\naI2\natp2\nRp3\n.", setOf(false, int64(1), int64(2))},
+	{"set p1", "c__builtin__\nset\nq\x00(]q\x01(K\x01K\x02etq\x02Rq\x03.", setOf(false, int64(1), int64(2))},
+	{"set p3", "\x80\x03cbuiltins\nset\nq\x00]q\x01(K\x01K\x02e\x85q\x02Rq\x03.", setOf(false, int64(1), int64(2))},
+	{"empty set p2", "\x80\x02c__builtin__\nset\nq\x00]q\x01\x85q\x02Rq\x03.", setOf(false)},
+	{"set()", "c__builtin__\nset\n)R.", setOf(false)},
+	{"frozenset p1", "c__builtin__\nfrozenset\nq\x00(]q\x01K\x03atq\x02Rq\x03.", setOf(true, int64(3))},
+	// Bytearrays.
+	{"bytearray p0 (py2)", "c__builtin__\nbytearray\np0\n(Va\xffb\np1\nS'latin-1'\np2\ntp3\nRp4\n.", ByteArray("a\xffb")},
+	{"bytearray p2 (py2)", "\x80\x02c__builtin__\nbytearray\nq\x00X\x04\x00\x00\x00a\xc3\xbfbq\x01U\x07latin-1q\x02\x86q\x03Rq\x04.", ByteArray("a\xffb")},
+	{"bytearray p1 (py3)", "c__builtin__\nbytearray\nq\x00(c_codecs\nencode\nq\x01(X\x04\x00\x00\x00a\xc3\xbfbq\x02X\x06\x00\x00\x00latin1q\x03tq\x04Rq\x05tq\x06Rq\x07.", ByteArray("a\xffb")},
+	{"bytearray p3", "\x80\x03cbuiltins\nbytearray\nq\x00C\x03a\xffbq\x01\x85q\x02Rq\x03.", ByteArray("a\xffb")},
+	{"empty bytearray", "\x80\x03cbuiltins\nbytearray\nq\x00)Rq\x01.", ByteArray{}},
+	// Shapes that are not the known ones stay objects.
+	{"encode to another codec", "c_codecs\nencode\n(Vab\nVutf-8\ntR.", &Object{Kind: KindReduce, Callable: Global{"_codecs", "encode"}, Args: Tuple{"ab", "utf-8"}}},
+	{"encode of text beyond Latin-1", "c_codecs\nencode\n(V\\u20ac\nVlatin1\ntR.", &Object{Kind: KindReduce, Callable: Global{"_codecs", "encode"}, Args: Tuple{"€", "latin1"}}},
+	{"set of a non-iterable", "c__builtin__\nset\n(K\x01tR.", &Object{Kind: KindReduce, Callable: Global{"__builtin__", "set"}, Args: Tuple{int64(1)}}},
 }
+
+func TestDecodeKnownConstructors(t *testing.T) { runDecodeCases(t, constructorCases) }
 
 func TestDecodeRawKeepsConstructors(t *testing.T) {
 	in := "c__builtin__\nset\n(]K\x01atR."
@@ -369,53 +371,55 @@ const (
 	py3Protocol5 = "\x80\x05\x95\x9d\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04text\x94\x8c\nh\xc3\xa9llo \xe2\x82\xac\x94\x8c\x05bytes\x94C\x02\x00\xff\x94\x8c\x04list\x94]\x94(K\x01G@\x04\x00\x00\x00\x00\x00\x00N\x88e\x8c\x03set\x94\x8f\x94(K\x01K\x02\x90\x8c\x02fs\x94(\x8c\x01a\x94\x91\x94\x8c\x03big\x94\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@\x8c\x03neg\x94\x8a\x06\x00\x00\x00\x00\x00\xff\x8c\x02ba\x94\x96\x02\x00\x00\x00\x00\x00\x00\x00xy\x94\x8c\x05tuple\x94K\x01\x85\x94\x8c\x05empty\x94)u."
 )
 
-func TestDecodePython3Protocols(t *testing.T) {
-	want := DictOf(
-		"text", "héllo €",
-		"bytes", Bytes("\x00\xff"),
-		"list", list(int64(1), 2.5, None, true),
-		"set", setOf(false, int64(1), int64(2)),
-		"fs", setOf(true, "a"),
-		"big", new(big.Int).Lsh(big.NewInt(1), 70),
-		"neg", big.NewInt(-1<<40),
-		"ba", ByteArray("xy"),
-		"tuple", Tuple{int64(1)},
-		"empty", Tuple{},
-	)
-	runDecodeCases(t, []decodeCase{
-		{"protocol 4", py3Protocol4, want},
-		{"protocol 5", py3Protocol5, want},
-	})
+var python3Want = DictOf(
+	"text", "héllo €",
+	"bytes", Bytes("\x00\xff"),
+	"list", list(int64(1), 2.5, None, true),
+	"set", setOf(false, int64(1), int64(2)),
+	"fs", setOf(true, "a"),
+	"big", new(big.Int).Lsh(big.NewInt(1), 70),
+	"neg", big.NewInt(-1<<40),
+	"ba", ByteArray("xy"),
+	"tuple", Tuple{int64(1)},
+	"empty", Tuple{},
+)
+var python3Cases = []decodeCase{
+	{"protocol 4", py3Protocol4, python3Want},
+	{"protocol 5", py3Protocol5, python3Want},
 }
+
+func TestDecodePython3Protocols(t *testing.T) { runDecodeCases(t, python3Cases) }
 
 // PROTOCOL.md §14: ZEO messages as Python 2's cPickle (protocol 1, fast
 // mode), ZEO 2 (protocol 0) and ZEO 5 (protocol 3) write them.
-func TestDecodeZEOMessages(t *testing.T) {
-	oid := ByteString("\x00\x00\x00\x00\x00\x00\x00\x07")
-	tid := ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")
-	const oidB = "\x00\x00\x00\x00\x00\x00\x00\x07"
-	const tidB = "\x03\xc5\x8a\x1b\x11\x11\x11\x11"
-	runDecodeCases(t, []decodeCase{
-		{"getAuthProtocol", "(K\x00K\x00U\x0fgetAuthProtocol)t.", Tuple{int64(0), int64(0), ByteString("getAuthProtocol"), Tuple{}}},
-		{"register", "(K\x01K\x00U\x08register(U\x011I00\ntt.", Tuple{int64(1), int64(0), ByteString("register"), Tuple{ByteString("1"), false}}},
-		{"3.10 sync call", "(K\x02I00\nU\x0flastTransaction)t.", Tuple{int64(2), false, ByteString("lastTransaction"), Tuple{}}},
-		{"loadEx", "(K\x03K\x00U\x06loadEx(U\x08\x00\x00\x00\x00\x00\x00\x00\x00U\x00tt.", Tuple{int64(3), int64(0), ByteString("loadEx"), Tuple{ByteString("\x00\x00\x00\x00\x00\x00\x00\x00"), ByteString{}}}},
-		{"storea", "(K\x00K\x01U\x06storea(U\x08" + oidB + "U\x08" + tidB + "U\x04DATAJ\xca#\x02\x00tt.", Tuple{int64(0), int64(1), ByteString("storea"), Tuple{oid, tid, ByteString("DATA"), int64(140234)}}},
-		{"reply (data, tid)", "(K\x03K\x00U\x06.reply(U\x04DATAU\x08" + tidB + "tt.", Tuple{int64(3), int64(0), ByteString(".reply"), Tuple{ByteString("DATA"), tid}}},
-		{"reply loadBefore", "(K\x04K\x00U\x06.reply(U\x04DATAU\x08" + tidB + "Ntt.", Tuple{int64(4), int64(0), ByteString(".reply"), Tuple{ByteString("DATA"), tid, None}}},
-		{"invalidateTransaction", "(K\x00K\x01U\x15invalidateTransaction(U\x08" + tidB + "]U\x08" + oidB + "att.", Tuple{int64(0), int64(1), ByteString("invalidateTransaction"), Tuple{tid, list(oid)}}},
-		{"invalidateTransaction for Z308", "(K\x00K\x01U\x15invalidateTransaction(U\x08" + tidB + "](U\x08" + oidB + "U\x00tatt.", Tuple{int64(0), int64(1), ByteString("invalidateTransaction"), Tuple{tid, list(Tuple{oid, ByteString{}})}}},
-		{"serialnos", "(K\x00K\x01U\tserialnos(](U\x08" + oidB + "U\x08" + tidB + "tatt.", Tuple{int64(0), int64(1), ByteString("serialnos"), Tuple{list(Tuple{oid, tid})}}},
-		{"info", "(K\x00K\x01U\x04info(}(U\x06lengthK\x01U\x04sizeL95L\nutt.", Tuple{int64(0), int64(1), ByteString("info"), Tuple{DictOf(ByteString("length"), int64(1), ByteString("size"), big.NewInt(95))}}},
-		{"heartbeat", "(J\xff\xff\xff\xffK\x00U\x06.replyNt.", Tuple{int64(-1), int64(0), ByteString(".reply"), None}},
-		{"heartbeat py3", "\x80\x03(J\xff\xff\xff\xffK\x00X\x06\x00\x00\x00.replyNt.", Tuple{int64(-1), int64(0), ".reply", None}},
-		{"reply None", "(K\x01K\x00U\x06.replyNt.", Tuple{int64(1), int64(0), ByteString(".reply"), None}},
-		{"reply None py3", "\x80\x03(K\x03K\x00X\x06\x00\x00\x00.replyNt.", Tuple{int64(3), int64(0), ".reply", None}},
-		{"ZEO 2 register", "(I0\nI0\nS'register'\n(S'1'\nI0\ntt.", Tuple{int64(0), int64(0), ByteString("register"), Tuple{ByteString("1"), int64(0)}}},
-		{"ZEO 5 register", "\x80\x03(K\x01\x89X\x08\x00\x00\x00registerX\x01\x00\x00\x001\x89\x86t.", Tuple{int64(1), false, "register", Tuple{"1", false}}},
-		{"ZEO 5 loadBefore reply", "\x80\x03(K\x08K\x00X\x06\x00\x00\x00.replyC\nrootdata-1C\x08" + tidB + "N\x87t.", Tuple{int64(8), int64(0), ".reply", Tuple{Bytes("rootdata-1"), Bytes(tidB), None}}},
-	})
+var msgOid = ByteString("\x00\x00\x00\x00\x00\x00\x00\x07")
+var msgTid = ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")
+
+const oidB = "\x00\x00\x00\x00\x00\x00\x00\x07"
+const tidB = "\x03\xc5\x8a\x1b\x11\x11\x11\x11"
+
+var zeoMessageCases = []decodeCase{
+	{"getAuthProtocol", "(K\x00K\x00U\x0fgetAuthProtocol)t.", Tuple{int64(0), int64(0), ByteString("getAuthProtocol"), Tuple{}}},
+	{"register", "(K\x01K\x00U\x08register(U\x011I00\ntt.", Tuple{int64(1), int64(0), ByteString("register"), Tuple{ByteString("1"), false}}},
+	{"3.10 sync call", "(K\x02I00\nU\x0flastTransaction)t.", Tuple{int64(2), false, ByteString("lastTransaction"), Tuple{}}},
+	{"loadEx", "(K\x03K\x00U\x06loadEx(U\x08\x00\x00\x00\x00\x00\x00\x00\x00U\x00tt.", Tuple{int64(3), int64(0), ByteString("loadEx"), Tuple{ByteString("\x00\x00\x00\x00\x00\x00\x00\x00"), ByteString{}}}},
+	{"storea", "(K\x00K\x01U\x06storea(U\x08" + oidB + "U\x08" + tidB + "U\x04DATAJ\xca#\x02\x00tt.", Tuple{int64(0), int64(1), ByteString("storea"), Tuple{msgOid, msgTid, ByteString("DATA"), int64(140234)}}},
+	{"reply (data, msgTid)", "(K\x03K\x00U\x06.reply(U\x04DATAU\x08" + tidB + "tt.", Tuple{int64(3), int64(0), ByteString(".reply"), Tuple{ByteString("DATA"), msgTid}}},
+	{"reply loadBefore", "(K\x04K\x00U\x06.reply(U\x04DATAU\x08" + tidB + "Ntt.", Tuple{int64(4), int64(0), ByteString(".reply"), Tuple{ByteString("DATA"), msgTid, None}}},
+	{"invalidateTransaction", "(K\x00K\x01U\x15invalidateTransaction(U\x08" + tidB + "]U\x08" + oidB + "att.", Tuple{int64(0), int64(1), ByteString("invalidateTransaction"), Tuple{msgTid, list(msgOid)}}},
+	{"invalidateTransaction for Z308", "(K\x00K\x01U\x15invalidateTransaction(U\x08" + tidB + "](U\x08" + oidB + "U\x00tatt.", Tuple{int64(0), int64(1), ByteString("invalidateTransaction"), Tuple{msgTid, list(Tuple{msgOid, ByteString{}})}}},
+	{"serialnos", "(K\x00K\x01U\tserialnos(](U\x08" + oidB + "U\x08" + tidB + "tatt.", Tuple{int64(0), int64(1), ByteString("serialnos"), Tuple{list(Tuple{msgOid, msgTid})}}},
+	{"info", "(K\x00K\x01U\x04info(}(U\x06lengthK\x01U\x04sizeL95L\nutt.", Tuple{int64(0), int64(1), ByteString("info"), Tuple{DictOf(ByteString("length"), int64(1), ByteString("size"), big.NewInt(95))}}},
+	{"heartbeat", "(J\xff\xff\xff\xffK\x00U\x06.replyNt.", Tuple{int64(-1), int64(0), ByteString(".reply"), None}},
+	{"heartbeat py3", "\x80\x03(J\xff\xff\xff\xffK\x00X\x06\x00\x00\x00.replyNt.", Tuple{int64(-1), int64(0), ".reply", None}},
+	{"reply None", "(K\x01K\x00U\x06.replyNt.", Tuple{int64(1), int64(0), ByteString(".reply"), None}},
+	{"reply None py3", "\x80\x03(K\x03K\x00X\x06\x00\x00\x00.replyNt.", Tuple{int64(3), int64(0), ".reply", None}},
+	{"ZEO 2 register", "(I0\nI0\nS'register'\n(S'1'\nI0\ntt.", Tuple{int64(0), int64(0), ByteString("register"), Tuple{ByteString("1"), int64(0)}}},
+	{"ZEO 5 register", "\x80\x03(K\x01\x89X\x08\x00\x00\x00registerX\x01\x00\x00\x001\x89\x86t.", Tuple{int64(1), false, "register", Tuple{"1", false}}},
+	{"ZEO 5 loadBefore reply", "\x80\x03(K\x08K\x00X\x06\x00\x00\x00.replyC\nrootdata-1C\x08" + tidB + "N\x87t.", Tuple{int64(8), int64(0), ".reply", Tuple{Bytes("rootdata-1"), Bytes(tidB), None}}},
 }
+
+func TestDecodeZEOMessages(t *testing.T) { runDecodeCases(t, zeoMessageCases) }
 
 // The exception forms of PROTOCOL.md §11.2, written by cPickle 2.7 in fast
 // mode for a ConflictError with oid ...01, serials (03c58a1b11111111,
@@ -800,6 +804,64 @@ func TestDecodeMaxDepth(t *testing.T) {
 	}
 	if _, err := NewDecoder([]byte("N"+strings.Repeat("\x85", 11)+"."), &DecoderOptions{MaxDepth: 10}).Decode(); !errors.Is(err, ErrTooDeep) {
 		t.Errorf("11 nested tuples with MaxDepth 10: %v, want ErrTooDeep", err)
+	}
+}
+
+func TestDecodeHashBudget(t *testing.T) {
+	// DUP and TUPLE2 double a tuple in two bytes: 60 rounds make a key
+	// of 2^60 items, which hashing would never finish.
+	huge := "N" + strings.Repeat("2\x86", 60)
+	for name, in := range map[string]string{
+		"dict key":           "}" + huge + "K\x01s.",
+		"SETITEMS key":       "}(" + huge + "K\x01u.",
+		"set member":         "\x8f(" + huge + "\x90.",
+		"frozenset member":   "(" + huge + "\x91.",
+		"set() member":       "c__builtin__\nset\n(]" + huge + "a\x85R.",
+		"persistent id key":  "}" + huge + "QK\x01s.",
+		"key in BUILD merge": "cm\nC\n)R}b}" + huge + "K\x01sb.",
+	} {
+		_, err := Unmarshal([]byte(in))
+		if !errors.Is(err, ErrTooComplex) {
+			t.Errorf("%s: Unmarshal = %v, want ErrTooComplex", name, err)
+		}
+	}
+	// Ordinary large dicts are well within the budget.
+	var b strings.Builder
+	b.WriteString("}(")
+	for i := range 100000 {
+		b.WriteString("(K\x01J" + string(binary.LittleEndian.AppendUint32(nil, uint32(i))) + "t")
+		b.WriteString("N")
+	}
+	b.WriteString("u.")
+	v, err := Unmarshal([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := v.(*Dict).Len(); n != 100000 {
+		t.Errorf("dict has %d keys, want 100000", n)
+	}
+}
+
+// Decoded values can be printed whatever the input made of them.
+func TestReprOfHostileValues(t *testing.T) {
+	for name, in := range map[string]string{
+		// A tuple holding 32 times one tuple, 8 levels deep.
+		"shared tuples": "N" + strings.Repeat("q\x00("+strings.Repeat("h\x00", 32)+"t", 8) + ".",
+		// An exception whose state holds the exception itself.
+		"exception holding itself": "cm\nE\n)Rq\x00}U\x04selfh\x00sb.",
+		// A list holding itself.
+		"recursive list": "]q\x00h\x00a.",
+	} {
+		v, err := Unmarshal([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if r := Repr(v); len(r) > 10000 {
+			t.Errorf("%s: Repr is %d bytes long", name, len(r))
+		}
+		if e, ok := AsException(v); ok {
+			_ = e.Error()
+		}
 	}
 }
 

@@ -30,8 +30,13 @@ func ReprBytes(p []byte) string {
 const reprMaxDepth = 8
 const reprMaxItems = 32
 
+// reprMaxLen bounds the output: a value that shares one tuple many times
+// (which a pickle can do in a few bytes through the memo) would otherwise
+// take 32^8 steps to print.
+const reprMaxLen = 4096
+
 func writeRepr(b *strings.Builder, v Value, depth int) {
-	if depth > reprMaxDepth {
+	if depth > reprMaxDepth || b.Len() > reprMaxLen {
 		b.WriteString("...")
 		return
 	}
@@ -113,10 +118,13 @@ func writeRepr(b *strings.Builder, v Value, depth int) {
 		writeRepr(b, v.ID, depth+1)
 		b.WriteByte(')')
 	case *Exception:
-		b.WriteString(v.Error())
+		writeException(b, v, depth)
 	case *Object:
+		// Exceptions are written within this repr's depth and length
+		// limits: calling Error would start over at depth 0, and an
+		// exception whose state holds itself would recurse forever.
 		if e, ok := AsException(v); ok {
-			b.WriteString(e.Error())
+			writeException(b, e, depth)
 			return
 		}
 		writeRepr(b, v.Callable, depth+1)
@@ -129,6 +137,15 @@ func writeRepr(b *strings.Builder, v Value, depth int) {
 		}
 	default:
 		b.WriteString("<?>")
+	}
+}
+
+func writeException(b *strings.Builder, e *Exception, depth int) {
+	b.WriteString(e.Class.String())
+	writeRepr(b, e.Args, depth+1)
+	if e.State.Len() > 0 {
+		b.WriteByte(' ')
+		writeRepr(b, e.State, depth+1)
 	}
 }
 
