@@ -816,7 +816,7 @@ func TestDecodeHashBudget(t *testing.T) {
 		"SETITEMS key":       "}(" + huge + "K\x01u.",
 		"set member":         "\x8f(" + huge + "\x90.",
 		"frozenset member":   "(" + huge + "\x91.",
-		"set() member":       "c__builtin__\nset\n(]" + huge + "a\x85R.",
+		"set() member":       "c__builtin__\nset\n]" + huge + "a\x85R.",
 		"persistent id key":  "}" + huge + "QK\x01s.",
 		"key in BUILD merge": "cm\nC\n)R}b}" + huge + "K\x01sb.",
 	} {
