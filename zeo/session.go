@@ -1,0 +1,287 @@
+package zeo
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/gozeo/gozeo/zrpc"
+)
+
+// session is one connection and everything negotiated on it. The whole
+// connection lifecycle (dial, handshake, encoding, authentication,
+// registration, the first metadata calls) is in this file, so that
+// reconnection can later rerun connect and swap the session.
+type session struct {
+	conn *zrpc.Conn
+	neg  zrpc.Negotiation
+	caps zrpc.Capabilities
+
+	authProtocol  string
+	authenticated bool
+	readOnly      bool
+	fellBack      bool // read-only because the server refused read-write
+	connectTID    TID
+	tls           bool
+	info          *infoState
+}
+
+// connect runs the session flow of PROTOCOL.md §6 for the negotiated
+// generation and returns a ready session. On failure the connection is
+// closed and the error says which step failed.
+func (c *Client) connect(ctx context.Context) (*session, error) {
+	nc, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fr := zrpc.NewFrameReader(nc)
+	fw := zrpc.NewFrameWriter(nc)
+	neg, err := zrpc.ClientHandshake(ctx, fr, fw, c.opts.Versions)
+	if err != nil {
+		nc.Close()
+		var ne *zrpc.NegotiationError
+		if errors.As(err, &ne) {
+			return nil, &ProtocolMismatchError{Server: c.addr, Announced: ne.Server, Allowed: ne.Allowed, Err: err}
+		}
+		return nil, fmt.Errorf("zeo: connect to %s: %w", c.addr, err)
+	}
+	c.log.Debug("zeo: negotiated", "server", c.addr, "announced", neg.Server, "chosen", neg.Chosen, "reason", neg.Reason)
+
+	s := &session{neg: neg, caps: neg.Chosen.Capabilities(), tls: c.opts.TLS != nil, info: &infoState{}}
+	enc, adapt := chooseEncoding(neg.Chosen, c.opts.Dialect)
+	s.conn = zrpc.NewConn(fr, fw, nc, zrpc.ConnOptions{
+		Encoding:          enc,
+		AdaptEncoding:     adapt,
+		Handler:           func(_ *zrpc.Conn, m *zrpc.Message) { c.handle(s, m) },
+		HeartbeatInterval: c.heartbeat(s.caps),
+		Logger:            c.log,
+		Name:              c.addr,
+	})
+	// Errors during connect are mapped with this session's version.
+	c.s = s
+	if err := c.startSession(ctx, s); err != nil {
+		s.conn.Close()
+		c.s = nil
+		return nil, err
+	}
+	c.log.Info("zeo: connected", "server", c.addr, "version", neg.Chosen, "encoding", s.conn.Encoding().Name(),
+		"storage", c.opts.Storage, "read_only", s.readOnly, "last_tid", s.connectTID)
+	return s, nil
+}
+
+// dial opens the transport: TCP or a Unix socket, wrapped in TLS when
+// configured.
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	dial := c.opts.DialContext
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	nc, err := dial(ctx, c.tgt.network, c.tgt.address)
+	if err != nil {
+		return nil, fmt.Errorf("zeo: connect to %s: %w", c.addr, err)
+	}
+	if c.opts.TLS == nil {
+		return nc, nil
+	}
+	cfg := c.opts.TLS
+	if cfg.ServerName == "" && c.tgt.host != "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = c.tgt.host
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("zeo: TLS handshake with %s: %w (ZEO 5 servers with TLS require a client certificate; servers before ZEO 5 have no TLS)", c.addr, err)
+	}
+	return tc, nil
+}
+
+// heartbeat is the idle interval for the connection.
+func (c *Client) heartbeat(caps zrpc.Capabilities) time.Duration {
+	switch {
+	case c.opts.HeartbeatInterval < 0:
+		return 0
+	case c.opts.HeartbeatInterval > 0:
+		return c.opts.HeartbeatInterval
+	case caps.RegisterReturnsTID: // ZEO 5
+		return heartbeatZEO5
+	}
+	return heartbeatPre5
+}
+
+// startSession runs the calls of the session flow on the new connection.
+//
+// ≤ ZEO 4: getAuthProtocol (and digest auth) → register → lastTransaction
+// → get_info → set_client_label. ZEO 5: register (returns the last tid) →
+// get_info → set_client_label. Invalidations that arrive meanwhile are
+// queued by the hub until the connect tid is known, then filtered by it.
+func (c *Client) startSession(ctx context.Context, s *session) error {
+	c.inval.reset()
+	if s.caps.GetAuthProtocol {
+		if err := c.authenticate(ctx, s); err != nil {
+			return err
+		}
+	} else if c.opts.Credentials != nil {
+		c.log.Warn("zeo: credentials ignored: the negotiated protocol has no digest authentication", "version", s.neg.Chosen)
+	}
+	if err := c.register(ctx, s); err != nil {
+		return err
+	}
+	if !s.caps.RegisterReturnsTID && s.caps.LastTransaction {
+		v, err := s.conn.CallWith(ctx, zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
+			// On the read goroutine, in wire order: invalidations read
+			// before this reply are judged against it.
+			if t, ok := asTID(m.Args); ok && !isErrorReply(m) {
+				c.inval.start(t)
+			}
+		}}, "lastTransaction")
+		if err != nil {
+			return c.stepError("lastTransaction", c.mapError(err, op{method: "lastTransaction"}))
+		}
+		t, ok := asTID(v)
+		if !ok {
+			return c.stepError("lastTransaction", &shapeError{method: "lastTransaction", want: "an 8-byte tid", got: v})
+		}
+		s.connectTID = t
+	} else if !s.caps.RegisterReturnsTID {
+		// Z200 has no lastTransaction: nothing to filter against.
+		c.inval.start(TID{})
+	}
+	c.advance(s.connectTID)
+
+	v, err := c.callOn(ctx, s, op{method: "get_info"})
+	if err != nil {
+		return c.stepError("get_info", err)
+	}
+	info, ok := parseServerInfo(v)
+	if !ok {
+		return c.stepError("get_info", &shapeError{method: "get_info", want: "a dict", got: v})
+	}
+	s.info.set(info)
+	if s.neg.Chosen == Z201 && !info.SupportsTransactionalUndo {
+		// ZODB 3.3.0 announces Z201 but has MVCC (PROTOCOL.md §3.6).
+		s.caps.LoadEx, s.caps.LoadBefore = true, true
+	}
+	if c.opts.Label != "" && s.neg.Chosen.HasMethod("set_client_label") {
+		if err := s.conn.Notify(ctx, "set_client_label", c.opts.Label); err != nil {
+			return c.stepError("set_client_label", c.mapError(err, op{method: "set_client_label"}))
+		}
+	}
+	return nil
+}
+
+// register opens the storage, falling back to read-only if allowed.
+func (c *Client) register(ctx context.Context, s *session) error {
+	readOnly := c.opts.ReadOnly
+	for {
+		v, err := s.conn.CallWith(ctx, zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
+			if t, ok := asTID(m.Args); ok && s.caps.RegisterReturnsTID && !isErrorReply(m) {
+				c.inval.start(t)
+			}
+		}}, "register", c.opts.Storage, readOnly)
+		if err == nil {
+			s.readOnly = readOnly
+			if s.caps.RegisterReturnsTID {
+				t, ok := asTID(v)
+				if !ok {
+					return c.stepError("register", &shapeError{method: "register", want: "the last tid", got: v})
+				}
+				s.connectTID = t
+			}
+			return nil
+		}
+		err = c.mapError(err, op{method: "register"})
+		var ro *ReadOnlyError
+		if errors.As(err, &ro) && !readOnly && c.opts.ReadOnlyFallback {
+			c.log.Info("zeo: server refused read-write registration; falling back to read-only", "server", c.addr)
+			readOnly, s.fellBack = true, true
+			continue
+		}
+		if errors.As(err, &ro) {
+			ro.Op = "register read-write"
+		}
+		var se *ServerError
+		if errors.As(err, &se) && (se.Class == "exceptions.ValueError" || se.Class == "builtins.ValueError" || se.Class == "exceptions.KeyError" || se.Class == "builtins.KeyError") {
+			return fmt.Errorf("zeo: connect to %s: the server has no storage named %q (Options.Storage, or ?storage= in the URL): %w", c.addr, c.opts.Storage, err)
+		}
+		return c.stepError("register", err)
+	}
+}
+
+// callOn is call for a session not yet installed in the client.
+func (c *Client) callOn(ctx context.Context, s *session, o op, args ...any) (any, error) {
+	v, err := s.conn.Call(ctx, o.method, args...)
+	if err != nil {
+		return nil, c.mapError(err, o)
+	}
+	return v, nil
+}
+
+// stepError says which connect step failed, keeping the typed error.
+func (c *Client) stepError(step string, err error) error {
+	return fmt.Errorf("zeo: connect to %s: %s: %w", c.addr, step, err)
+}
+
+// Session describes the connection: what the server announced, what was
+// negotiated and why, and how the client talks to it.
+type Session struct {
+	// Server is the address connected to.
+	Server string
+	// Announced is the version the server sent first; Negotiated the one
+	// the client replied and the connection speaks; Reason why.
+	Announced  Version
+	Negotiated Version
+	Reason     string
+	// Encoding is the message encoding in use: "pickle-py2",
+	// "pickle-py3" or "msgpack". With DialectAuto it is settled by the
+	// server's first reply.
+	Encoding string
+	// AuthProtocol is what the server asked for ("digest"), "" for none;
+	// Authenticated whether the client authenticated.
+	AuthProtocol  string
+	Authenticated bool
+	// TLS is true when the connection runs over TLS.
+	TLS bool
+	// Storage is the storage name registered; ReadOnly whether the
+	// registration is read-only, ReadOnlyFallback whether that is because
+	// the server refused read-write and the fallback was used.
+	Storage          string
+	ReadOnly         bool
+	ReadOnlyFallback bool
+	// ConnectTID is the server's last transaction when the client
+	// connected; invalidations start after it.
+	ConnectTID TID
+	// Capabilities are what the negotiated version can do.
+	Capabilities zrpc.Capabilities
+}
+
+// Session returns what was negotiated on the connection.
+func (c *Client) Session() Session {
+	s := c.s
+	return Session{
+		Server:           c.addr,
+		Announced:        s.neg.Server,
+		Negotiated:       s.neg.Chosen,
+		Reason:           s.neg.Reason,
+		Encoding:         s.conn.Encoding().Name(),
+		AuthProtocol:     s.authProtocol,
+		Authenticated:    s.authenticated,
+		TLS:              s.tls,
+		Storage:          c.opts.Storage,
+		ReadOnly:         s.readOnly,
+		ReadOnlyFallback: s.fellBack,
+		ConnectTID:       s.connectTID,
+		Capabilities:     s.caps,
+	}
+}
+
+// isErrorReply reports whether m is an error reply of either shape.
+func isErrorReply(m *zrpc.Message) bool {
+	_, ok := zrpc.ErrorFromReply(m)
+	return ok
+}
+
