@@ -1,0 +1,90 @@
+package store
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/gozeo/gozeo/zodb"
+)
+
+func TestSubscribe(t *testing.T) {
+	st := newStore(t, Options{})
+	a, b := st.NewSession(SessionOptions{}), st.NewSession(SessionOptions{})
+	base := commit(t, a, write{oid(1), zodb.ZeroTID, "old"})
+
+	var events []Commit
+	var seenDuringCallback string
+	unsubscribe := st.Subscribe(func(c Commit) {
+		events = append(events, c)
+		d, _, _ := st.Load(oid(1))
+		seenDuringCallback = string(d)
+	})
+	tid := commit(t, a, write{oid(1), base, "new"}, write{oid(2), zodb.ZeroTID, "created"})
+	if len(events) != 1 {
+		t.Fatalf("got %d events, want 1", len(events))
+	}
+	ev := events[0]
+	if ev.TID != tid || ev.Origin != a || !slices.Equal(ev.OIDs, []zodb.OID{oid(1), oid(2)}) || !slices.Equal(ev.Created, []zodb.OID{oid(2)}) {
+		t.Errorf("event = %+v", ev)
+	}
+	if ev.Origin == b {
+		t.Error("event names the wrong session")
+	}
+	if seenDuringCallback != "old" {
+		t.Errorf("during the callback readers saw %q: invalidations must go out before the new state is visible", seenDuringCallback)
+	}
+	// Undo oids are invalidations too; Seed has no origin.
+	res, err := undo(t, b, tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 || events[1].Origin != b || events[1].TID != res.TID || len(events[1].OIDs) != 2 || len(events[1].Created) != 0 {
+		t.Errorf("undo event = %+v", events[1])
+	}
+	_, _ = st.Seed(t.Context(), oid(3), []byte("s"))
+	if len(events) != 3 || events[2].Origin != nil {
+		t.Errorf("seed event = %+v", events[len(events)-1])
+	}
+	unsubscribe()
+	commit(t, a, write{oid(9), zodb.ZeroTID, "x"})
+	if len(events) != 3 {
+		t.Errorf("unsubscribed callback still called")
+	}
+}
+
+func TestGetInvalidations(t *testing.T) {
+	st := newStore(t, Options{InvalidationQueueSize: 3})
+	if _, _, ok := st.GetInvalidations(zodb.ZeroTID); ok {
+		t.Error("an empty queue answered getInvalidations")
+	}
+	var tids []zodb.TID
+	for i := range 5 { // commit i changes oid i+1 and oid 100
+		tid, err := st.SeedMany(t.Context(), map[zodb.OID][]byte{oid(uint64(i + 1)): []byte("x"), oid(100): []byte("y")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tids = append(tids, tid)
+	}
+	// The queue holds the last three commits (tids[2..4]).
+	if _, _, ok := st.GetInvalidations(tids[1]); ok {
+		t.Error("a tid older than the queue was answered; the client must verify otherwise")
+	}
+	latest, oids, ok := st.GetInvalidations(tids[2])
+	if !ok || latest != tids[4] {
+		t.Fatalf("GetInvalidations(tids[2]) = %s, %v, %v", latest, oids, ok)
+	}
+	slices.SortFunc(oids, zodb.OID.Compare)
+	if want := []zodb.OID{oid(4), oid(5), oid(100)}; !slices.Equal(oids, want) {
+		t.Errorf("oids = %v, want %v (no duplicates)", oids, want)
+	}
+	latest, oids, ok = st.GetInvalidations(tids[4])
+	if !ok || latest != tids[4] || oids == nil || len(oids) != 0 {
+		t.Errorf("GetInvalidations(latest) = %s, %v, %v; want latest and an empty list", latest, oids, ok)
+	}
+	// Transactions that change nothing are not queued.
+	s := st.NewSession(SessionOptions{})
+	empty := commit(t, s)
+	if latest, _, _ := st.GetInvalidations(tids[4]); latest != tids[4] || st.LastTransaction() != empty {
+		t.Errorf("an empty transaction entered the invalidation queue")
+	}
+}
