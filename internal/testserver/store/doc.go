@@ -47,6 +47,13 @@
 // data. [Store.GetInvalidations] answers getInvalidations from a bounded
 // queue of recent commits, as ZEO's invalidation queue does.
 //
+// # Not modelled
+//
+// Blobs, restore (restorea), versions, garbage collection at pack time (that
+// needs the references inside pickles) and client-side conflict resolution
+// (ZEO 5's vote returning conflicts to resolve) are left out; Options.Resolve
+// stands in for server-side conflict resolution.
+//
 // # Concurrency
 //
 // All methods are safe for concurrent use by many sessions. Byte slices
