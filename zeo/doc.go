@@ -17,7 +17,7 @@
 // # One API, every generation
 //
 // Servers differ in which methods exist and what they return (PROTOCOL.md
-// §7, §13): a current-revision load is loadEx(oid, '') on ZODB 3.8,
+// §7, §13): a current-revision load is loadEx(oid, "") on ZODB 3.8,
 // loadEx(oid) on 3.9 to ZEO 4 and loadBefore(oid, maxtid) on ZEO 5; store
 // results come in a serialnos call before the vote reply up to ZEO 4 and as
 // the vote's return value on ZEO 5. The client picks per negotiated version

@@ -96,7 +96,7 @@ func (c *Client) parseSerialnos(items []any) []StoreResult {
 		if b, ok := pickle.AsBytes(pair[1]); ok {
 			switch {
 			case len(b) == 8:
-				r.Serial, _ = asTID(b)
+				r.Serial, _ = asTID(pair[1])
 			case string(b) == resolvedSerial:
 				r.Resolved = true
 			default:

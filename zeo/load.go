@@ -21,9 +21,9 @@ type Revision struct {
 	Next TID
 }
 
-// Load returns the current revision of oid: loadEx(oid, '') for Z308,
+// Load returns the current revision of oid: loadEx(oid, "") for Z308,
 // loadEx(oid) for Z309 – Z4, loadBefore(oid, maxtid) for ZEO 5 (and
-// load(oid, '') for ZODB 3.2 and older). A missing object is a
+// load(oid, "") for ZODB 3.2 and older). A missing object is a
 // *NotFoundError. Concurrent loads of the same oid, with no invalidation
 // received in between, share one request.
 func (c *Client) Load(ctx context.Context, oid OID) (Revision, error) {

@@ -284,4 +284,3 @@ func isErrorReply(m *zrpc.Message) bool {
 	_, ok := zrpc.ErrorFromReply(m)
 	return ok
 }
-
