@@ -15,8 +15,8 @@ import (
 type generation struct {
 	prefix     string
 	announced  zeo.Version
-	encoding   string // after the first reply
-	dataLen    int    // size of the recorded data records
+	encoding   string    // after the first reply
+	dataLen    int       // size of the recorded data records
 	load       [2]string // rev1, rev2 tids of the load scenario
 	loadBefore [2]string
 	history    [2]string
@@ -410,7 +410,9 @@ func TestCaptureDigestAuthFailures(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0))
+}
 
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
