@@ -23,11 +23,12 @@ func (c *Client) handle(s *session, m *zrpc.Message) {
 			return
 		}
 		oids := parseInvalidatedOIDs(args[1])
+		// Advance first: a subscriber that sees the event and loads must
+		// not join a load started before it.
+		c.advance(tid)
 		if !c.inval.publish(Invalidation{TID: tid, OIDs: oids}) {
 			s.conn.Abort(errTooManyAtConnect)
-			return
 		}
-		c.advance(tid)
 	case "serialnos":
 		if len(args) != 1 {
 			c.log.Warn("zeo: malformed serialnos", "args", pickle.Repr(m.Args))

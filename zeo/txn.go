@@ -306,8 +306,8 @@ func (tx *Transaction) Finish(ctx context.Context) (TID, error) {
 		// On the read goroutine, in wire order with the server's own
 		// invalidations: this commit takes its place among them.
 		if t, ok := asTID(m.Args); ok && !isErrorReply(m) {
-			c.inval.publish(Invalidation{TID: t, OIDs: changed, Local: true})
 			c.advance(t)
+			c.inval.publish(Invalidation{TID: t, OIDs: changed, Local: true})
 		}
 	}}, "tpc_finish", tx.id)
 	if err != nil {
