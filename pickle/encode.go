@@ -180,10 +180,60 @@ func (e *Encoder) ClearMemo() {
 	e.memoNext = 0
 }
 
-// Marshal returns v pickled with opts, in a new slice.
+// Marshal returns v pickled with opts, in a new slice. It sizes the slice
+// from a quick look at v first, so that a message carrying a large record
+// costs one allocation rather than one per growth of the slice.
 func Marshal(v Value, opts EncoderOptions) ([]byte, error) {
 	e := Encoder{opts: opts}
-	return e.Append(nil, v)
+	budget := sizeHintBudget
+	return e.Append(make([]byte, 0, sizeHint(v, &budget)+4), v)
+}
+
+// sizeHintBudget bounds the values sizeHint looks at, so that sizing a huge
+// or shared value costs little; what it does not see, append grows for.
+const sizeHintBudget = 256
+
+// sizeHint estimates the pickled size of v: the payload of strings and
+// bytes plus a few bytes per value.
+func sizeHint(v Value, budget *int) int {
+	*budget--
+	if *budget < 0 {
+		return 0
+	}
+	switch v := v.(type) {
+	case string:
+		return len(v) + 5
+	case Bytes:
+		return len(v) + 5
+	case ByteString:
+		return len(v) + 5
+	case Unicode:
+		return len(v) + 5
+	case ByteArray:
+		return len(v) + 40
+	case Tuple:
+		n := 2
+		for _, x := range v {
+			n += sizeHint(x, budget)
+		}
+		return n
+	case *List:
+		if v == nil {
+			return 0
+		}
+		n := 3
+		for _, x := range *v {
+			n += sizeHint(x, budget)
+		}
+		return n
+	case *Dict:
+		n := 3
+		for _, it := range v.Items() {
+			n += sizeHint(it.Key, budget) + sizeHint(it.Value, budget)
+		}
+		return n
+	}
+	return 9
 }
 
 // Append appends one pickle of v (PROTO if the protocol has it, the value,
@@ -270,9 +320,10 @@ func (e *Encoder) finishError(err error) error {
 	return err
 }
 
-// enter counts one level of nesting and refuses to go deeper than
-// maxEncodeDepth.
-func (e *Encoder) enter(v Value) error {
+// enter counts one level of nesting into a container of Go type typ and
+// refuses to go deeper than maxEncodeDepth. (It takes the type name, not
+// the value: boxing a Tuple into a Value would allocate.)
+func (e *Encoder) enter(typ string) error {
 	e.depth++
 	if e.depth > maxEncodeDepth {
 		e.errPath = e.errPath[:0]
@@ -280,7 +331,7 @@ func (e *Encoder) enter(v Value) error {
 		if !e.opts.Memo {
 			hint = " (a recursive value? fast mode cannot pickle cycles; Memo mode can)"
 		}
-		return &EncodeError{Type: fmt.Sprintf("%T", v),
+		return &EncodeError{Type: typ,
 			Err: fmt.Errorf("%w: more than %d levels%s", ErrTooDeep, maxEncodeDepth, hint)}
 	}
 	return nil

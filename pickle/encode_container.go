@@ -43,7 +43,7 @@ func (e *Encoder) saveTuple(t Tuple) error {
 		e.appendEmptyTuple() // CPython does not memoize the empty tuple
 		return nil
 	}
-	if err := e.enter(t); err != nil {
+	if err := e.enter("pickle.Tuple"); err != nil {
 		return err
 	}
 	e.beginTuple(len(t))
@@ -64,7 +64,7 @@ func (e *Encoder) saveList(l *List) error {
 	if e.memoGet(l) {
 		return nil
 	}
-	if err := e.enter(l); err != nil {
+	if err := e.enter("*pickle.List"); err != nil {
 		return err
 	}
 	e.beginList()
@@ -139,7 +139,7 @@ func (e *Encoder) saveDict(d *Dict) error {
 	if e.memoGet(d) {
 		return nil
 	}
-	if err := e.enter(d); err != nil {
+	if err := e.enter("*pickle.Dict"); err != nil {
 		return err
 	}
 	e.beginDict()
@@ -233,7 +233,7 @@ func (e *Encoder) saveSet(s *Set) error {
 	if e.memoGet(s) {
 		return nil
 	}
-	if err := e.enter(s); err != nil {
+	if err := e.enter("*pickle.Set"); err != nil {
 		return err
 	}
 	g := Global{"builtins", "set"}
@@ -336,7 +336,7 @@ func (e *Encoder) checkGlobal(g, w Global) error {
 // requires a string id).
 func (e *Encoder) savePersistentRef(p PersistentRef) error {
 	if e.opts.Protocol >= 1 {
-		if err := e.enter(p); err != nil {
+		if err := e.enter("pickle.PersistentRef"); err != nil {
 			return err
 		}
 		if err := e.save(p.ID); err != nil {

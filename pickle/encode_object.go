@@ -13,7 +13,7 @@ func (e *Encoder) saveObject(o *Object) error {
 	if e.memoGet(o) {
 		return nil
 	}
-	if err := e.enter(o); err != nil {
+	if err := e.enter("*pickle.Object"); err != nil {
 		return err
 	}
 	switch o.Kind {
@@ -144,7 +144,7 @@ func (e *Encoder) saveException(x *Exception) error {
 	if e.memoGet(x) {
 		return nil
 	}
-	if err := e.enter(x); err != nil {
+	if err := e.enter("*pickle.Exception"); err != nil {
 		return err
 	}
 	switch {
