@@ -123,8 +123,9 @@ type EncodeError struct {
 	Path string
 	// Type is the Go type of the offending value.
 	Type string
-	// Err wraps ErrUnencodable, ErrTooDeep or ErrInvalidOptions, with
-	// details.
+	// Err wraps ErrUnencodable, ErrTooDeep (the decoder's sentinel, here
+	// meaning more than 1000 nested containers: in fast mode, most likely
+	// a value that contains itself) or ErrInvalidOptions, with details.
 	Err error
 }
 
@@ -146,9 +147,20 @@ func (e *EncodeError) Error() string {
 // Unwrap returns Err, so errors.Is matches the sentinel it wraps.
 func (e *EncodeError) Unwrap() error { return e.Err }
 
-// Encoder writes values of the model as pickles. It keeps its memo (Memo
-// mode) and scratch state between calls, so reuse one per connection or
-// per record writer; it is not safe for concurrent use.
+// Encoder writes values of the model as pickles, byte for byte as the
+// chosen Python writes the same value (cPickle 2.7 or CPython 3.11, fast
+// mode or not; dict and set items in the order of the *Dict and *Set).
+// Besides the model's types it accepts a Go int as an int64. It keeps its
+// memo (Memo mode) between calls, so use one per connection or per record
+// writer; it is not safe for concurrent use.
+//
+// What the decoder gives back from an encoded value follows what the
+// target Python would read: in the Python 2 dialect a Go string and Bytes
+// come back as ByteString and Unicode as a string; in the Python 3 dialect
+// Unicode comes back as a string and every integer as int64 within 32 bits
+// and *big.Int beyond; below protocol 3 builtins and copyreg globals carry
+// their Python 2 names; an *Exception comes back as the *Object that
+// AsException reads.
 type Encoder struct {
 	opts  EncoderOptions
 	buf   []byte // the destination being appended to, during Append

@@ -359,8 +359,12 @@ func (e *Encoder) savePersistentRef(p PersistentRef) error {
 	default:
 		return e.fail(p, "a protocol 0 persistent id must be a string, not %T", p.ID)
 	}
+	// Python 3 wants ASCII; Python 2 writes str(pid), the bytes of a
+	// str, or unicode encoded as ASCII.
+	_, isUnicode := p.ID.(Unicode)
+	asciiOnly := e.opts.Dialect == Python3 || isUnicode
 	for _, c := range id {
-		if c == '\n' || (c >= 0x80 && (e.opts.Dialect == Python3 || isTextValue(p.ID))) {
+		if c == '\n' || (c >= 0x80 && asciiOnly) {
 			return e.fail(p, "a protocol 0 persistent id must be one line of ASCII: %s", Repr(p.ID))
 		}
 	}
@@ -368,12 +372,4 @@ func (e *Encoder) savePersistentRef(p PersistentRef) error {
 	e.buf = append(e.buf, id...)
 	e.buf = append(e.buf, '\n')
 	return nil
-}
-
-func isTextValue(v Value) bool {
-	switch v.(type) {
-	case string, Unicode:
-		return true
-	}
-	return false
 }

@@ -188,6 +188,7 @@ func TestEncodeObjects(t *testing.T) {
 	wantBytes(t, "list and dict items", lst, encPy2p1, "cm\nC\n)RK\x01a(K\x02K\x03K\x04K\x05u.")
 	wantBytes(t, "persistent ref p1", PersistentRef{ID: Tuple{Bytes("\x00\x01"), cls}}, encPy2p1, "(U\x02\x00\x01cm\nC\ntQ.")
 	wantBytes(t, "persistent ref p0", PersistentRef{ID: "42"}, EncoderOptions{}, "P42\n.")
+	wantBytes(t, "persistent ref p0 py2 str", PersistentRef{ID: ByteString("\xff1")}, EncoderOptions{Dialect: Python2}, "P\xff1\n.")
 }
 
 func TestEncodeExceptionStyles(t *testing.T) {
@@ -292,6 +293,8 @@ func TestEncodeErrors(t *testing.T) {
 		{"NEWOBJ_EX kwargs", &Object{Kind: KindNewObjEx, Callable: Global{"m", "C"}, Kwargs: DictOf("k", int64(1))}, encPy3p3, ErrUnencodable, ""},
 		{"PERSID tuple", PersistentRef{ID: Tuple{}}, EncoderOptions{}, ErrUnencodable, ""},
 		{"PERSID newline", PersistentRef{ID: "a\nb"}, EncoderOptions{}, ErrUnencodable, ""},
+		{"PERSID non-ASCII py3", PersistentRef{ID: ByteString("\xff")}, EncoderOptions{}, ErrUnencodable, ""},
+		{"PERSID non-ASCII unicode py2", PersistentRef{ID: Unicode("é")}, EncoderOptions{Dialect: Python2}, ErrUnencodable, ""},
 		{"exception without class", &Exception{}, encPy3p3, ErrUnencodable, ""},
 		{"unknown kind", &Object{Kind: 99, Callable: Global{"m", "f"}}, encPy3p3, ErrUnencodable, ""},
 	}
