@@ -1,0 +1,128 @@
+package testserver
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/gozeo/gozeo/zrpc"
+)
+
+// Options configure a Server. The zero value serves a writable storage "1"
+// as a ZEO 5 server speaking pickle (profile "z5-py3").
+type Options struct {
+	// Profile names the server generation to imitate (see [Profiles]);
+	// default "z5-py3".
+	Profile string
+	// ReadOnly makes the whole server read-only, as ZEO's read-only
+	// option: register(name, False) fails with ReadOnlyError and so does
+	// every write; pack still works, as it does on a real read-only server.
+	ReadOnly bool
+	// Auth switches on the "digest" authentication of ZODB 3.2 – ZEO 4
+	// (PROTOCOL.md §10). ZEO 5 profiles have none and refuse it.
+	Auth *Auth
+	// TLS serves over TLS (ZEO 5 profiles only). The server requires and
+	// verifies a client certificate, as ZEO 5 does: the config must have
+	// Certificates and ClientCAs (see [TLSPair]).
+	TLS *tls.Config
+	// Storage is the storage name clients register with; default "1".
+	Storage string
+	// StorageName is the name get_info reports; default "gozeo-test".
+	StorageName string
+	// Clock gives the commit time tids are made from; default time.Now.
+	Clock func() time.Time
+	// Logger receives the server's diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Faults are injected from the start; [Server.SetFaults] changes them
+	// later.
+	Faults Faults
+}
+
+// Auth configures digest authentication. Exactly one source of users is
+// used: the database file at DBPath, or Users, written to a temporary file
+// in zeopasswd's format and read back as a real server would. With neither,
+// the database is empty, as a real server's is when no file is given.
+type Auth struct {
+	// Realm is the authentication realm the server is configured with. As
+	// with a real server, it must equal the database's realm line unless it
+	// is empty; an empty realm means none (auth_get_challenge then answers
+	// None, and register does not require authentication).
+	Realm string
+	// DBPath is the password database file (zeopasswd format). A missing
+	// or unreadable file stops New with an error naming it.
+	DBPath string
+	// Users maps user names to passwords, for a database the server writes
+	// itself (in Realm).
+	Users map[string]string
+}
+
+// Faults are misbehaviours to inject, for testing how a client copes. The
+// zero value injects nothing.
+type Faults struct {
+	// Announce, when set, is sent as the server's version instead of the
+	// profile's; the profile's acceptance rule still decides the reply.
+	Announce zrpc.Version
+	// Rules are checked, in order, against every frame a connection
+	// receives after the handshake; the first that matches fires.
+	Rules []FaultRule
+}
+
+// FaultRule fires an action when a connection receives a matching call.
+type FaultRule struct {
+	// Method restricts the rule to calls of this method; "" matches any
+	// call.
+	Method string
+	// AfterFrames restricts the rule to frames numbered AfterFrames or
+	// later on the connection (the first frame after the handshake is
+	// number 1); 0 matches from the first.
+	AfterFrames int
+	// Action is what happens instead of (or, for FaultDelay, before)
+	// handling the call.
+	Action FaultAction
+	// Delay is how long FaultDelay holds the connection.
+	Delay time.Duration
+}
+
+// FaultAction is what a FaultRule does.
+type FaultAction uint8
+
+// The fault actions.
+const (
+	// FaultClose closes the connection without answering the call.
+	FaultClose FaultAction = iota + 1
+	// FaultDelay waits Delay before handling the call; like a busy real
+	// server, the connection reads nothing else meanwhile.
+	FaultDelay
+	// FaultStall stops the connection without closing it: nothing more is
+	// read or written until the server closes or restarts.
+	FaultStall
+	// FaultCorruptFrame answers the call with a well-framed payload that
+	// no pickle or msgpack decoder reads.
+	FaultCorruptFrame
+	// FaultGarbage writes bytes that are not a frame (a length prefix far
+	// beyond any real message, then noise) and closes the connection.
+	FaultGarbage
+)
+
+// String names the action.
+func (a FaultAction) String() string {
+	switch a {
+	case FaultClose:
+		return "close"
+	case FaultDelay:
+		return "delay"
+	case FaultStall:
+		return "stall"
+	case FaultCorruptFrame:
+		return "corrupt-frame"
+	case FaultGarbage:
+		return "garbage"
+	}
+	return "FaultAction(?)"
+}
+
+// match reports whether r fires for the frame numbered frame carrying a
+// call of method.
+func (r FaultRule) match(method string, frame int) bool {
+	return (r.Method == "" || r.Method == method) && frame >= r.AfterFrames
+}

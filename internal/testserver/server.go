@@ -1,0 +1,385 @@
+package testserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gozeo/gozeo/internal/testserver/store"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe once Close has
+// been called.
+var ErrServerClosed = errors.New("testserver: server closed")
+
+// Server is a ZEO server imitating one server generation (a [Profile]),
+// serving one in-memory storage to any number of clients.
+type Server struct {
+	opts  Options
+	prof  Profile
+	log   *slog.Logger
+	store *store.Store
+	auth  *authState // nil without authentication
+	tls   *tls.Config
+	stats stats
+
+	faults atomic.Pointer[Faults]
+	done   chan struct{} // closed by Close
+	ctx    context.Context
+	cancel context.CancelFunc // cancels ctx, at Close
+	start  time.Time
+
+	mu        sync.Mutex
+	listener  net.Listener
+	addr      net.Addr
+	sessions  map[*session]struct{}
+	closed    bool
+	fatal     error          // an accept error that stopped serving
+	fatalCh   chan struct{}  // closed when fatal is set
+	accepting sync.WaitGroup // accept loops
+	conns     sync.WaitGroup // connection goroutines
+	cleanup   []func()
+}
+
+// New returns a server for opts; it serves once given a listener (Serve)
+// or an address (ListenAndServe). It fails for an unknown profile, an
+// option the profile's generation lacks (TLS before ZEO 5, authentication
+// in ZEO 5), a TLS config without what mutual TLS needs, and an
+// authentication database that cannot be read or whose realm differs
+// from Auth.Realm.
+func New(opts Options) (*Server, error) {
+	prof, err := lookupProfile(opts.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Storage == "" {
+		opts.Storage = "1"
+	}
+	s := &Server{
+		opts:     opts,
+		prof:     prof,
+		log:      opts.Logger,
+		done:     make(chan struct{}),
+		fatalCh:  make(chan struct{}),
+		sessions: make(map[*session]struct{}),
+		start:    time.Now(),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("profile", prof.Name)
+	if opts.TLS != nil {
+		if s.tls, err = serverTLS(prof, opts.TLS); err != nil {
+			s.cancel()
+			return nil, err
+		}
+	}
+	if opts.Auth != nil {
+		if s.auth, err = s.setupAuth(opts.Auth); err != nil {
+			s.runCleanup()
+			s.cancel()
+			return nil, err
+		}
+	}
+	s.store = store.New(store.Options{
+		Name:      opts.StorageName,
+		Clock:     opts.Clock,
+		ClassName: recordClassName,
+		Logger:    s.log,
+	})
+	s.cleanup = append(s.cleanup, s.store.Subscribe(s.broadcast))
+	s.SetFaults(opts.Faults)
+	return s, nil
+}
+
+// Start starts a server for opts on a loopback port and closes it when
+// the test ends. It fails the test if the server cannot start.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testserver: listening on loopback: %v", err)
+	}
+	if err := s.listen(l); err != nil {
+		t.Fatalf("testserver: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Profile returns the profile the server imitates.
+func (s *Server) Profile() Profile { return s.prof }
+
+// Store returns the storage the server serves, to seed and inspect data.
+func (s *Server) Store() *store.Store { return s.store }
+
+// StorageID returns the storage name clients register with.
+func (s *Server) StorageID() string { return s.opts.Storage }
+
+// Addr returns the address the server listens on ("" before Serve).
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addr == nil {
+		return ""
+	}
+	return s.addr.String()
+}
+
+// SetFaults replaces the faults injected from now on, on every connection
+// (the announcement applies to connections accepted afterwards).
+func (s *Server) SetFaults(f Faults) {
+	f.Rules = append([]FaultRule(nil), f.Rules...)
+	s.faults.Store(&f)
+}
+
+func (s *Server) currentFaults() *Faults { return s.faults.Load() }
+
+// Conns returns the number of client connections currently open.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// Serve accepts connections on l until Close, and returns ErrServerClosed
+// then; after Restart it keeps serving on the new listener. Any other
+// error means accepting failed for good.
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.listen(l); err != nil {
+		return err
+	}
+	select {
+	case <-s.done:
+		return ErrServerClosed
+	case <-s.fatalCh:
+		return s.fatal
+	}
+}
+
+// ListenAndServe listens on addr (TCP) and serves until ctx ends or Close
+// is called; it returns nil when ctx ended it.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("testserver: listen on %s: %w", addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	err = s.Serve(l)
+	if errors.Is(err, ErrServerClosed) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// listen makes l the server's listener and starts accepting on it.
+func (s *Server) listen(l net.Listener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		l.Close()
+		return ErrServerClosed
+	}
+	if s.listener != nil {
+		return errors.New("testserver: Serve called twice; use one listener per server")
+	}
+	s.listener, s.addr = l, l.Addr()
+	s.accepting.Add(1)
+	go s.acceptLoop(l)
+	s.log.Info("testserver: serving", "addr", l.Addr().String(), "release", s.prof.Release)
+	return nil
+}
+
+func (s *Server) acceptLoop(l net.Listener) {
+	defer s.accepting.Done()
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			current := s.listener == l
+			s.mu.Unlock()
+			if !current || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("testserver: accept failed; retrying", "err", err, "in", backoff)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-s.done:
+					return
+				}
+			}
+			s.mu.Lock()
+			if s.fatal == nil {
+				s.fatal = fmt.Errorf("testserver: accepting on %s: %w", l.Addr(), err)
+				close(s.fatalCh)
+			}
+			s.mu.Unlock()
+			return
+		}
+		backoff = 0
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.conns.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.conns.Done()
+			s.serveConn(nc)
+		}()
+	}
+}
+
+// Restart imitates a server restart while clients are connected: every
+// connection is dropped, the listener is closed and the server listens
+// again on the same address, with the same storage (a real server keeps
+// its data across restarts). Clients see their connection lost and can
+// reconnect.
+func (s *Server) Restart() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	l := s.listener
+	if l == nil {
+		s.mu.Unlock()
+		return errors.New("testserver: Restart before Serve")
+	}
+	s.listener = nil
+	s.mu.Unlock()
+
+	l.Close()
+	s.accepting.Wait()
+	s.dropConnections()
+
+	network, address := l.Addr().Network(), l.Addr().String()
+	var nl net.Listener
+	var err error
+	// The port is free once the old sockets are closed; a few retries
+	// cover a kernel slow to release it.
+	for i := 0; i < 50; i++ {
+		nl, err = net.Listen(network, address)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("testserver: restart: listening again on %s: %w", address, err)
+	}
+	s.log.Info("testserver: restarted", "addr", address)
+	return s.listen(nl)
+}
+
+// dropConnections closes every client connection and waits for their
+// goroutines.
+func (s *Server) dropConnections() {
+	s.mu.Lock()
+	var sessions []*session
+	for ss := range s.sessions {
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		ss.kill(errServerGone)
+	}
+	s.conns.Wait()
+}
+
+// errServerGone is why connections end on Close and Restart.
+var errServerGone = errors.New("testserver: server closed the connection (shutdown or restart)")
+
+// Close stops the server: it stops listening, drops every connection and
+// waits for their goroutines. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.cancel()
+	l := s.listener
+	s.listener = nil
+	s.mu.Unlock()
+	if l != nil {
+		l.Close()
+	}
+	s.accepting.Wait()
+	s.dropConnections()
+	s.runCleanup()
+	s.log.Info("testserver: closed")
+	return nil
+}
+
+func (s *Server) runCleanup() {
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i]()
+	}
+	s.cleanup = nil
+}
+
+// addSession and removeSession track open connections.
+func (s *Server) addSession(ss *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[ss] = struct{}{}
+	return true
+}
+
+func (s *Server) removeSession(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss)
+}
+
+// registered returns the connections registered with the storage.
+func (s *Server) registered() []*session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*session, 0, len(s.sessions))
+	for ss := range s.sessions {
+		if ss.isRegistered() {
+			out = append(out, ss)
+		}
+	}
+	return out
+}
+
+// tempFile creates a file removed at Close.
+func (s *Server) tempFile(pattern string) (*os.File, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return nil, err
+	}
+	name := f.Name()
+	s.cleanup = append(s.cleanup, func() { os.Remove(name) })
+	return f, nil
+}
