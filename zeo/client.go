@@ -20,10 +20,10 @@ type Client struct {
 	tgt  target
 	log  *slog.Logger
 
-	// s is the current session: the connection and what was negotiated
-	// on it. It is set once by Dial; a reconnecting client would replace
-	// it here and nowhere else.
-	s *session
+	// cur is the current session: the connection and what was
+	// negotiated on it. It is set by connect; a reconnecting client would
+	// replace it there and nowhere else.
+	cur atomic.Pointer[session]
 
 	inval   *invalHub
 	lastTID atomic.Uint64 // highest tid known: connect tid, invalidations, own commits
@@ -65,11 +65,10 @@ func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 	}
 	c.inval = newInvalHub(o.SubscriptionBuffer, c.log)
 	c.oids.c = c
-	s, err := c.connect(ctx)
+	s, err := c.connect(ctx) // installs the session
 	if err != nil {
 		return nil, err
 	}
-	c.s = s
 	go c.watch(s)
 	return c, nil
 }
@@ -86,19 +85,19 @@ func (c *Client) watch(s *session) {
 // connection drops.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		c.closeErr = c.s.conn.Close()
+		c.closeErr = c.sess().conn.Close()
 		c.inval.end(&DisconnectedError{Server: c.addr, Version: c.version(), Cause: ErrClosed})
 	})
 	return c.closeErr
 }
 
 // Done is closed when the connection has ended, by Close or a failure.
-func (c *Client) Done() <-chan struct{} { return c.s.conn.Done() }
+func (c *Client) Done() <-chan struct{} { return c.sess().conn.Done() }
 
 // Err returns nil while the connection is up, and then why it ended (a
 // *DisconnectedError or *UndecodableMessageError).
 func (c *Client) Err() error {
-	err := c.s.conn.Err()
+	err := c.sess().conn.Err()
 	if err == nil {
 		return nil
 	}
@@ -108,9 +107,12 @@ func (c *Client) Err() error {
 // Addr returns the server address the client connected to.
 func (c *Client) Addr() string { return c.addr }
 
+// sess returns the current session (nil only while Dial fails).
+func (c *Client) sess() *session { return c.cur.Load() }
+
 // version is the negotiated version, for errors; "" before the handshake.
 func (c *Client) version() Version {
-	if s := c.s; s != nil {
+	if s := c.sess(); s != nil {
 		return s.neg.Chosen
 	}
 	return ""
@@ -118,7 +120,7 @@ func (c *Client) version() Version {
 
 // dialectName is the encoding in use, for errors.
 func (c *Client) dialectName() string {
-	if s := c.s; s != nil && s.conn != nil {
+	if s := c.sess(); s != nil && s.conn != nil {
 		return s.conn.Encoding().Name()
 	}
 	return ""
@@ -153,7 +155,7 @@ func tidFromUint(u uint64) TID {
 // negotiated version lacks without sending it: that would make the server
 // drop the connection.
 func (c *Client) call(ctx context.Context, o op, args ...any) (any, error) {
-	s := c.s
+	s := c.sess()
 	if !s.neg.Chosen.HasMethod(o.method) {
 		return nil, c.unsupported(o.method, o.method)
 	}
@@ -166,7 +168,7 @@ func (c *Client) call(ctx context.Context, o op, args ...any) (any, error) {
 
 // notify makes a one-way call, with the same refusal as call.
 func (c *Client) notify(ctx context.Context, method string, args ...any) error {
-	s := c.s
+	s := c.sess()
 	if !s.neg.Chosen.HasMethod(method) {
 		return c.unsupported(method, method)
 	}

@@ -37,7 +37,7 @@ func (c *Client) History(ctx context.Context, oid OID, size int) ([]HistoryEntry
 		size = 1
 	}
 	args := []any{pickle.Bytes(oid[:]), int64(size)}
-	if c.s.caps.VersionsAPI {
+	if c.sess().caps.VersionsAPI {
 		args = []any{pickle.Bytes(oid[:]), "", int64(size)}
 	}
 	v, err := c.call(ctx, op{method: method, oid: oid, oidKnown: true}, args...)

@@ -121,6 +121,6 @@ func (s *infoState) update(v any) {
 // ServerInfo returns the storage information from get_info at connect,
 // with Length and Size as last reported by the server.
 func (c *Client) ServerInfo() ServerInfo {
-	i := c.s.info.get()
+	i := c.sess().info.get()
 	return i
 }

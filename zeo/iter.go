@@ -151,7 +151,7 @@ func (it *TxnIterator) Close() error {
 	it.open = nil
 	it.done = true
 	it.mu.Unlock()
-	if len(ids) == 0 || it.c.s.conn.Err() != nil {
+	if len(ids) == 0 || it.c.sess().conn.Err() != nil {
 		return nil
 	}
 	l := pickle.List(ids)

@@ -81,7 +81,7 @@ func (c *Client) loadCurrent(ctx context.Context, method string, oid OID) (Revis
 	switch {
 	case method == "loadBefore":
 		args = []any{pickle.Bytes(oid[:]), pickle.Bytes(MaxTID[:])}
-	case c.s.caps.VersionsAPI: // ≤ Z308: every read names the (empty) version
+	case c.sess().caps.VersionsAPI: // ≤ Z308: every read names the (empty) version
 		args = []any{pickle.Bytes(oid[:]), ""}
 	default:
 		args = []any{pickle.Bytes(oid[:])}

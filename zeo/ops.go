@@ -92,7 +92,7 @@ func MethodFor(op Operation, v Version, caps zrpc.Capabilities) string {
 // Supports reports whether the connection's negotiated version has op,
 // and the server method it uses.
 func (c *Client) Supports(op Operation) (method string, ok bool) {
-	s := c.s
+	s := c.sess()
 	m := MethodFor(op, s.neg.Chosen, s.caps)
 	return m, m != ""
 }

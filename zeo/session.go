@@ -61,10 +61,10 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 		Name:              c.addr,
 	})
 	// Errors during connect are mapped with this session's version.
-	c.s = s
+	c.cur.Store(s)
 	if err := c.startSession(ctx, s); err != nil {
 		s.conn.Close()
-		c.s = nil
+		c.cur.Store(nil)
 		return nil, err
 	}
 	c.log.Info("zeo: connected", "server", c.addr, "version", neg.Chosen, "encoding", s.conn.Encoding().Name(),
@@ -261,7 +261,7 @@ type Session struct {
 
 // Session returns what was negotiated on the connection.
 func (c *Client) Session() Session {
-	s := c.s
+	s := c.sess()
 	return Session{
 		Server:           c.addr,
 		Announced:        s.neg.Server,

@@ -67,7 +67,7 @@ type Transaction struct {
 // Client has finished or aborted, or ctx ends. A read-only connection
 // refuses with a *ReadOnlyError without asking the server.
 func (c *Client) Begin(ctx context.Context, meta TxnMeta) (*Transaction, error) {
-	s := c.s
+	s := c.sess()
 	if s.readOnly {
 		return nil, &ReadOnlyError{Op: "Begin", Local: true, Server: c.addr, Version: c.version()}
 	}
@@ -343,7 +343,7 @@ func (tx *Transaction) Abort(ctx context.Context) error {
 	tx.mu.Unlock()
 	defer tx.release()
 	c := tx.c
-	if c.s.conn.Err() != nil {
+	if c.sess().conn.Err() != nil {
 		return nil // the server aborts transactions of lost connections
 	}
 	if tx.s.caps.UndoAsync {
