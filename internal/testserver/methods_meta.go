@@ -119,11 +119,13 @@ func boolInt(b bool) int64 {
 }
 
 // storageInterfaces is get_info()['interfaces']: the (module, name) pairs
-// of the interfaces the storage provides, most specific first, as
-// FileStorage lists them (without IStorageRestoreable: restorea is not
-// supported here).
+// of the interfaces a FileStorage provides, most specific first, as the
+// captured servers list them. (IStorageRestoreable is listed like
+// FileStorage's although restorea is refused here: clients only look at
+// the list to decide on iteration and undo.)
 func storageInterfaces() pickle.Tuple {
 	pairs := [][2]string{
+		{"ZODB.interfaces", "IStorageRestoreable"},
 		{"ZODB.interfaces", "IStorageIteration"},
 		{"ZODB.interfaces", "IStorageUndoable"},
 		{"ZODB.interfaces", "IStorageCurrentRecordIteration"},
