@@ -44,6 +44,11 @@ func (c *Client) History(ctx context.Context, oid OID, size int) ([]HistoryEntry
 	if err != nil {
 		return nil, err
 	}
+	return c.parseHistory(method, v)
+}
+
+// parseHistory reads history's list of dicts.
+func (c *Client) parseHistory(method string, v any) ([]HistoryEntry, error) {
 	items, ok := pickle.AsTuple(v)
 	if !ok {
 		return nil, c.shape(method, "a list of dicts", v)

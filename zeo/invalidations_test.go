@@ -95,3 +95,5 @@ func TestHubEndAndLateSubscribe(t *testing.T) {
 	}
 	s.Close() // harmless after the end
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

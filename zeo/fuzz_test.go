@@ -1,0 +1,66 @@
+package zeo
+
+import (
+	"bufio"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/zrpc"
+)
+
+// FuzzReplyParsers feeds whatever a server could send through every
+// parser of reply values and server calls: none may panic, however the
+// value is shaped. Seeds are every server frame of the captures.
+func FuzzReplyParsers(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("..", "zrpc", "testdata", "captures", "*.jsonl"))
+	for _, p := range paths {
+		fh, err := os.Open(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			var fr struct{ Dir, Hex string }
+			if json.Unmarshal(sc.Bytes(), &fr) == nil && fr.Dir == "s2c" {
+				if b, err := hex.DecodeString(fr.Hex); err == nil && len(b) > 8 {
+					f.Add(b)
+				}
+			}
+		}
+		fh.Close()
+	}
+	pk := zrpc.NewPickleEncoding(zrpc.ZEO3Server.Style())
+	mp := zrpc.NewMsgpackEncoding()
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		enc := zrpc.Encoding(pk)
+		if len(payload) > 0 && payload[0] == 0x94 {
+			enc = mp
+		}
+		m, err := enc.DecodeMessage(payload)
+		if err != nil {
+			return
+		}
+		c := &Client{addr: "fuzz", log: discardLogger()}
+		c.inval = newInvalHub(4, discardLogger())
+		v := m.Args
+		parseServerInfo(v)
+		parseInvalidatedOIDs(v)
+		if items, ok := pickle.AsTuple(v); ok {
+			c.parseSerialnos(items)
+		}
+		c.parseLoadBefore("loadBefore", v)
+		c.parseVoteList(v)
+		c.parseUndoRecords("undoLog", v)
+		c.parseHistory("history", v)
+		if re, ok := zrpc.ErrorFromReply(m); ok {
+			_ = c.fromRemote(re, op{method: "x"}).Error()
+		}
+		(&infoState{}).update(v)
+		fromPython(v)
+	})
+}
