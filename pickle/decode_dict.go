@@ -1,11 +1,15 @@
 package pickle
 
 import (
+	"fmt"
 	"hash/maphash"
 	"slices"
 )
 
-// This file is the decoder's fast path for filling dicts. Dict.Set hashes
+// This file fills dicts and sets, and bounds the work of hashing their
+// keys.
+//
+// The fast path for filling dicts: Dict.Set hashes
 // each key into a string, which allocates for every key; but a pickled
 // dict almost never repeats a key (Python wrote it from a dict), so the
 // decoder only needs to prove that, and can then append the items
@@ -27,25 +31,24 @@ func (d *Decoder) fastSetItems(dict *Dict, items []slot) bool {
 	if d.seed == (maphash.Seed{}) {
 		d.seed = maphash.MakeSeed()
 	}
-	hs := d.hashes[:0]
+	// An open-addressing set of the hashes, at most half full, in a
+	// scratch slice the Decoder keeps.
+	size := 8
+	for size < 2*(len(dict.items)+n) {
+		size *= 2
+	}
+	if cap(d.hashes) < size {
+		d.hashes = make([]uint64, size)
+	}
+	table := d.hashes[:size]
+	clear(table)
 	for _, it := range dict.items {
-		h, ok := simpleKeyHash(d.seed, it.Key)
-		if !ok {
+		if !insertHash(table, d.seed, it.Key) {
 			return false
 		}
-		hs = append(hs, h)
 	}
 	for i := 0; i < len(items); i += 2 {
-		h, ok := simpleKeyHash(d.seed, items[i].v)
-		if !ok {
-			return false
-		}
-		hs = append(hs, h)
-	}
-	d.hashes = hs
-	slices.Sort(hs)
-	for i := 1; i < len(hs); i++ {
-		if hs[i] == hs[i-1] {
+		if !insertHash(table, d.seed, items[i].v) {
 			return false
 		}
 	}
@@ -54,6 +57,28 @@ func (d *Decoder) fastSetItems(dict *Dict, items []slot) bool {
 		dict.items = append(dict.items, DictItem{Key: items[i].v, Value: items[i+1].v})
 	}
 	return true
+}
+
+// insertHash adds the hash of key k to table, reporting false if k is not
+// of a simple key type or its hash is already there (a repeated key, or a
+// collision, which the slow path sorts out). Zero marks a free entry, so
+// a zero hash is stored as 1.
+func insertHash(table []uint64, seed maphash.Seed, k Value) bool {
+	h, ok := simpleKeyHash(seed, k)
+	if !ok {
+		return false
+	}
+	h = max(h, 1)
+	mask := uint64(len(table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch table[i] {
+		case 0:
+			table[i] = h
+			return true
+		case h:
+			return false
+		}
+	}
 }
 
 // Tags keep keys that Python considers different (u'a', a non-ASCII py2
@@ -90,4 +115,116 @@ func simpleKeyHash(seed maphash.Seed, k Value) (uint64, bool) {
 		return tagNone, true
 	}
 	return 0, false
+}
+
+// setDictItems sets the alternating keys and values of items in dict and
+// returns their greatest depth.
+func (d *Decoder) setDictItems(dict *Dict, items []slot) (int, error) {
+	depth := 0
+	for i, it := range items {
+		depth = max(depth, it.depth)
+		if i%2 == 0 {
+			if err := d.chargeHash(it.v); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if d.fastSetItems(dict, items) {
+		return depth, nil
+	}
+	for i := 0; i+1 < len(items); i += 2 {
+		k, v := items[i], items[i+1]
+		if err := dict.Set(k.v, v.v); err != nil {
+			return 0, unhashable("dict key", k.v)
+		}
+	}
+	return depth, nil
+}
+
+// addItems adds the values of items to set and returns their greatest
+// depth.
+func (d *Decoder) addItems(set *Set, items []slot) (int, error) {
+	depth := 0
+	for _, it := range items {
+		if err := d.chargeHash(it.v); err != nil {
+			return 0, err
+		}
+		if err := set.Add(it.v); err != nil {
+			return 0, unhashable("set member", it.v)
+		}
+		depth = max(depth, it.depth)
+	}
+	return depth, nil
+}
+
+// updateDict sets the items of src in dst.
+func (d *Decoder) updateDict(dst, src *Dict) error {
+	for _, it := range src.Items() {
+		if err := d.chargeHash(it.Key); err != nil {
+			return err
+		}
+		if err := dst.Set(it.Key, it.Value); err != nil {
+			return unhashable("dict key", it.Key)
+		}
+	}
+	return nil
+}
+
+// hashRehashes is how many times a dict may hash a key over its life:
+// Dict compares keys by hashing them again while it holds fewer than
+// indexThreshold items, then once more to build its index.
+const hashRehashes = indexThreshold + 1
+
+// chargeHash accounts for the work of hashing key (as a dict key or set
+// member) and fails with ErrTooComplex when the pickle has used up its
+// budget, which is proportional to the input's length.
+func (d *Decoder) chargeHash(key Value) error {
+	cost := hashCost(key, d.hashBudget) * hashRehashes
+	if cost > d.hashBudget {
+		return fmt.Errorf("%w: hashing a %s key would exceed the work this input justifies", ErrTooComplex, typeName(key))
+	}
+	d.hashBudget -= cost
+	return nil
+}
+
+// hashBudget returns the hashing work, in steps of hashCost, that an
+// input justifies: enough for any dict Python writes, not for a key that
+// the memo has made exponentially large.
+func hashBudget(data []byte) int { return 1<<20 + 64*len(data) }
+
+// hashCost estimates the steps of hashing v, counting every item of
+// tuples, frozensets and persistent ids and a step per 64 bytes of
+// strings. It stops counting once past limit, so that it costs no more
+// than the budget it checks.
+func hashCost(v Value, limit int) int {
+	switch v := v.(type) {
+	case string:
+		return 1 + len(v)/64
+	case ByteString:
+		return 1 + len(v)/64
+	case Bytes:
+		return 1 + len(v)/64
+	case Tuple:
+		return 1 + itemsCost(v, limit-1)
+	case *Set:
+		if v.Frozen {
+			return 1 + itemsCost(v.Items(), limit-1)
+		}
+	case PersistentRef:
+		return 1 + hashCost(v.ID, limit-1)
+	case Global:
+		return 1 + (len(v.Module)+len(v.Name))/64
+	}
+	return 1
+}
+
+func itemsCost(items []Value, limit int) int {
+	c := 0
+	for _, it := range items {
+		if c > limit {
+			break
+		}
+		c += hashCost(it, limit-c)
+	}
+	return c
 }

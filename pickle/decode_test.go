@@ -22,7 +22,8 @@ import (
 )
 
 // valueOpts makes go-cmp compare decoded values by content: dicts and
-// sets by their items in order, big integers by value, NaN equal to NaN.
+// sets by their items in order, big integers by value, NaN equal to NaN,
+// nil and empty slices alike.
 var valueOpts = cmp.Options{
 	cmp.Transformer("Dict", func(d *Dict) []DictItem {
 		if d == nil {
@@ -47,6 +48,7 @@ var valueOpts = cmp.Options{
 	}),
 	cmp.Comparer(func(a, b *big.Int) bool { return a.Cmp(b) == 0 }),
 	cmpopts.EquateNaNs(),
+	cmpopts.EquateEmpty(),
 }
 
 // decodeOne decodes a single pickle with opts and fails the test on error

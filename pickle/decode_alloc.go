@@ -1,0 +1,137 @@
+package pickle
+
+// A pickle decodes into many small values: tuples of a few items, short
+// byte strings (oids, tids), text, and the interface boxes that hold them
+// as Values. Allocating each on its own would dominate decoding time, so
+// the values of one pickle are carved from a few blocks instead: the first
+// block (firstChunk) holds room for a typical ZEO message, and each kind of
+// value gets blocks of growing size after that. The blocks are dropped when
+// the pickle is decoded, never reused, so values stay valid for as long as
+// they are referenced; the cost is that keeping one value of a pickle keeps
+// the blocks it shares with the others (see Decoder).
+//
+// Byte strings and text are carved from blocks of their own that hold no
+// pointers, so that keeping an oid keeps a few hundred bytes at most, not
+// the other values of its pickle.
+
+// pickleMem is the memory the values of the current pickle are carved
+// from.
+type pickleMem struct {
+	// first, when set, is the block to use instead of allocating one
+	// (Unmarshal allocates it with its Decoder).
+	first *firstChunk
+	armed bool
+
+	vals     []Value
+	valsSize int
+	lists    []List
+	listSize int
+	dicts    []Dict
+	dictSize int
+	bytes    []byte
+	byteSize int
+
+	box boxMem // the interface boxes, see decode_box_*.go
+}
+
+// firstChunk is the first block of a pickle's values.
+type firstChunk struct {
+	vals  [16]Value
+	lists [1]List
+	dicts [1]Dict
+	box   boxChunk
+}
+
+// arm points the free lists at the pickle's first block.
+func (m *pickleMem) arm() {
+	m.armed = true
+	c := m.first
+	if c == nil {
+		c = new(firstChunk)
+	}
+	m.first = nil
+	m.vals, m.lists, m.dicts = c.vals[:], c.lists[:], c.dicts[:]
+	m.box.arm(&c.box)
+}
+
+// drop forgets the pickle's blocks.
+func (m *pickleMem) drop() { *m = pickleMem{} }
+
+// carve returns the next element of *free, allocating a block of
+// growing size (from start to limit elements) when it is used up.
+func carve[T any](free *[]T, size *int, start, limit int) *T {
+	if len(*free) == 0 {
+		*size = min(max(2**size, start), limit)
+		*free = make([]T, *size)
+	}
+	p := &(*free)[0]
+	*free = (*free)[1:]
+	return p
+}
+
+// maxArenaValues is the longest tuple carved from a block; longer ones
+// get their own allocation.
+const maxArenaValues = 32
+
+// values returns room for a tuple of n items.
+func (m *pickleMem) values(n int) []Value {
+	if n > maxArenaValues {
+		return make([]Value, n)
+	}
+	if !m.armed {
+		m.arm()
+	}
+	if n > len(m.vals) {
+		m.valsSize = min(max(2*m.valsSize, 64), 512)
+		m.vals = make([]Value, m.valsSize)
+	}
+	v := m.vals[:n:n]
+	m.vals = m.vals[n:]
+	return v
+}
+
+// list returns a new empty list.
+func (m *pickleMem) list() *List {
+	if !m.armed {
+		m.arm()
+	}
+	return carve(&m.lists, &m.listSize, 4, 64)
+}
+
+// dict returns a new empty dict.
+func (m *pickleMem) dict() *Dict {
+	if !m.armed {
+		m.arm()
+	}
+	return carve(&m.dicts, &m.dictSize, 4, 64)
+}
+
+// Byte strings up to maxArenaBytes long are copied into blocks; longer
+// ones are copied on their own.
+const maxArenaBytes = 64
+
+// copyBytes returns a copy of b. Each copy's capacity ends where it does,
+// so appending to one never overwrites another.
+func (m *pickleMem) copyBytes(b []byte) []byte {
+	n := len(b)
+	switch {
+	case n == 0:
+		return []byte{}
+	case n > maxArenaBytes:
+		return append([]byte(nil), b...)
+	}
+	c := m.byteRoom(n)
+	copy(c, b)
+	return c
+}
+
+// byteRoom returns n bytes of a pointer-free block.
+func (m *pickleMem) byteRoom(n int) []byte {
+	if n > len(m.bytes) {
+		m.byteSize = min(max(2*m.byteSize, 256), 4096)
+		m.bytes = make([]byte, m.byteSize)
+	}
+	c := m.bytes[:n:n]
+	m.bytes = m.bytes[n:]
+	return c
+}
