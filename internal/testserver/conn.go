@@ -65,11 +65,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	log.Debug("testserver: received handshake", "version", string(v))
 
 	ss := newSession(s, v, fc, log.With("version", string(v)))
-	if !s.addSession(ss) {
-		fc.Close()
-		return
-	}
-	defer s.removeSession(ss)
 	ready := make(chan struct{})
 	conn := zrpc.NewConn(fr, fw, fc, zrpc.ConnOptions{
 		Encoding: newServerEncoding(s.prof, v),
@@ -81,6 +76,13 @@ func (s *Server) serveConn(nc net.Conn) {
 		Name:   peer,
 	})
 	ss.conn = conn
+	if !s.addSession(ss) {
+		close(ready)
+		ss.end()
+		conn.Close()
+		return
+	}
+	defer s.removeSession(ss)
 	close(ready)
 	<-conn.Done()
 	ss.end()

@@ -124,6 +124,44 @@ func (s *session) send(method string, args ...pickle.Value) {
 	}
 }
 
+// invalidationQueueSize is ZEO's default invalidation-queue-size, which
+// the store's queue also uses.
+const invalidationQueueSize = 100
+
+// getInvalidations answers getInvalidations(since) from the store's queue.
+// A real server's queue also starts with the tid that was last when it
+// started, so a client current at that moment can catch up without
+// verifying its cache; the store's queue has no such entry, so that case
+// is answered from the transaction history, as long as it would have fit
+// in the queue.
+func (srv *Server) getInvalidations(since zodb.TID) (zodb.TID, []zodb.OID, bool) {
+	latest, oids, ok := srv.store.GetInvalidations(since)
+	if ok || since.Compare(srv.invqBase()) < 0 {
+		return latest, oids, ok
+	}
+	last := srv.store.LastTransaction()
+	if since.Compare(last) > 0 {
+		return zodb.ZeroTID, nil, false
+	}
+	seen := make(map[zodb.OID]bool)
+	oids = []zodb.OID{}
+	latest, n := since, 0
+	it := srv.store.Iterator(zodb.TIDFromUint64(since.Uint64()+1), last)
+	for rec, more := it.Next(); more; rec, more = it.Next() {
+		if n++; n > invalidationQueueSize {
+			return zodb.ZeroTID, nil, false
+		}
+		latest = rec.TID
+		for _, r := range rec.Records {
+			if !seen[r.OID] {
+				seen[r.OID] = true
+				oids = append(oids, r.OID)
+			}
+		}
+	}
+	return latest, oids, true
+}
+
 // sizeInfo is the argument of info(): the storage's length and size.
 func (srv *Server) sizeInfo() *pickle.Dict {
 	info := srv.store.Info()

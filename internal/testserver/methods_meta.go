@@ -177,7 +177,7 @@ func (s *session) getInvalidations(c *call, args pickle.Tuple) (pickle.Value, er
 	if err != nil {
 		return nil, err
 	}
-	latest, oids, ok := s.srv.store.GetInvalidations(tid)
+	latest, oids, ok := s.srv.getInvalidations(tid)
 	if !ok {
 		return pickle.None, nil
 	}

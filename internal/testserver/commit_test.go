@@ -1,0 +1,308 @@
+package testserver
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/zodb"
+	"github.com/gozeo/gozeo/zrpc"
+)
+
+type callResult struct {
+	v   pickle.Value
+	err error
+}
+
+func TestSecondVoteWaitsForCommitLock(t *testing.T) {
+	for _, profile := range []string{"z308-py24", "z3101-py27", "z5-py3"} {
+		t.Run(profile, func(t *testing.T) {
+			srv := Start(t, Options{Profile: profile})
+			p := srv.Profile()
+			a, b := dial(t, srv), dial(t, srv)
+			a.register(srv)
+			b.register(srv)
+			a.beginTxn(p, 1)
+			a.store(p, 1, 1, zodb.ZeroTID, record("a"))
+			a.mustCall("vote", int64(1)) // a holds the commit lock
+
+			b.beginTxn(p, 2)
+			b.store(p, 2, 2, zodb.ZeroTID, record("b"))
+			done := make(chan callResult, 1)
+			go func() {
+				v, err := b.call("vote", int64(2))
+				done <- callResult{v, err}
+			}()
+			waitFor(t, func() bool { return srv.stats.waiting.Load() == 1 })
+			b.mustCall("lastTransaction") // the connection is served while the vote waits
+			select {
+			case r := <-done:
+				t.Fatalf("the second vote was answered while the lock was held: %s %v", pickle.Repr(r.v), r.err)
+			default:
+			}
+			tidA := asTID(t, a.mustCall("tpc_finish", int64(1)))
+			r := <-done
+			if r.err != nil {
+				t.Fatalf("second vote: %v", r.err)
+			}
+			tidB := asTID(t, b.mustCall("tpc_finish", int64(2)))
+			if tidB.Compare(tidA) <= 0 {
+				t.Fatalf("tids %s then %s: not increasing", tidA, tidB)
+			}
+		})
+	}
+}
+
+func TestWriteConflict(t *testing.T) {
+	for _, profile := range []string{"z308-py27", "z3101-py27", "z4-py3", "z5-py3", "m5-py3"} {
+		t.Run(profile, func(t *testing.T) {
+			srv := Start(t, Options{Profile: profile})
+			p := srv.Profile()
+			base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := dial(t, srv), dial(t, srv)
+			a.register(srv)
+			b.register(srv)
+			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: base}, record("a"))
+
+			b.beginTxn(p, 2)
+			b.store(p, 2, 1, base, record("b")) // stale serial
+			v, err := b.call("vote", int64(2))
+			var re *zrpc.RemoteError
+			if p.zeo5() {
+				if !errors.As(err, &re) {
+					t.Fatalf("ZEO 5 vote: %s %v, want a ConflictError reply", pickle.Repr(v), err)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("ZEO ≤ 4 vote: %v, want None after serialnos", err)
+				}
+				calls := b.pending()
+				var sn *zrpc.Message
+				for _, m := range calls {
+					if m.Method == "serialnos" {
+						sn = m
+					}
+				}
+				if sn == nil {
+					t.Fatalf("no serialnos before the vote reply: %v", methods(calls))
+				}
+				items, _ := pickle.AsTuple(sn.Args.(pickle.Tuple)[0])
+				item, _ := pickle.AsTuple(items[0])
+				var ok bool
+				if re, ok = zrpc.ExceptionValue(item[1]); !ok {
+					t.Fatalf("serialnos item %s is not (oid, exception)", pickle.Repr(items[0]))
+				}
+			}
+			if re.Name() != "ConflictError" {
+				t.Fatalf("got %s", re.Class)
+			}
+			oid, _ := re.Attr("oid")
+			serials, _ := re.Attr("serials")
+			st, _ := pickle.AsTuple(serials)
+			if b, _ := pickle.AsBytes(oid); zodb.OID(b) != zodb.OIDFromUint64(1) || len(st) != 2 ||
+				asTID(t, st[0]) != tidA || asTID(t, st[1]) != base {
+				t.Fatalf("ConflictError oid %s serials %s, want 1 and (%s, %s)", pickle.Repr(oid), pickle.Repr(serials), tidA, base)
+			}
+			if class, _ := re.Attr("class_name"); pickle.Repr(class) == "None" {
+				t.Fatalf("class_name None; the record names persistent.mapping.PersistentMapping")
+			}
+			if v := b.mustCall("tpc_abort", int64(2)); !pickle.IsNone(v) {
+				t.Fatalf("tpc_abort returned %s", pickle.Repr(v))
+			}
+			// The lock is free again.
+			a.commit(srv, 3, map[uint64]zodb.TID{2: zodb.ZeroTID}, record("c"))
+		})
+	}
+}
+
+func TestReadConflict(t *testing.T) {
+	for _, profile := range []string{"z3101-py27", "z5-py3"} {
+		t.Run(profile, func(t *testing.T) {
+			srv := Start(t, Options{Profile: profile})
+			p := srv.Profile()
+			old, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v1"))
+			srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v2"))
+			c := dial(t, srv)
+			c.register(srv)
+			c.beginTxn(p, 1)
+			c.notify("checkCurrentSerialInTransaction", oidArg(1), pickle.Bytes(old.Bytes()), int64(1))
+			_, err := c.call("vote", int64(1))
+			var class string
+			if p.zeo5() {
+				class = remoteClass(t, err)
+			} else {
+				sn := c.pending()[0]
+				items, _ := pickle.AsTuple(sn.Args.(pickle.Tuple)[0])
+				item, _ := pickle.AsTuple(items[0])
+				re, _ := zrpc.ExceptionValue(item[1])
+				class = re.Class
+			}
+			if class != "ZODB.POSException.ReadConflictError" {
+				t.Fatalf("got %s, want ReadConflictError", class)
+			}
+		})
+	}
+}
+
+func TestUndoForms(t *testing.T) {
+	for _, profile := range []string{"z309-py26", "z3101-py27", "z5-py3"} {
+		t.Run(profile, func(t *testing.T) {
+			srv := Start(t, Options{Profile: profile})
+			p := srv.Profile()
+			a, b := dial(t, srv), dial(t, srv)
+			a.register(srv)
+			b.register(srv)
+			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
+			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, record("two"))
+			for m := b.next(); asTID(t, m.Args.(pickle.Tuple)[0]) != tid2; m = b.next() {
+			}
+			log, _ := pickle.AsTuple(a.mustCall("undoLog", int64(0), int64(10)))
+			if len(log) != 2 {
+				t.Fatalf("undoLog %s, want 2 transactions", pickle.Repr(log))
+			}
+			last, _ := pickle.AsDict(log[0])
+			id, _ := last.GetString("id")
+
+			a.beginTxn(p, 3)
+			switch {
+			case p.caps().UndoSync:
+				r, _ := pickle.AsTuple(a.mustCall("undo", id, int64(3)))
+				if oids, _ := pickle.AsTuple(r[1]); len(r) != 2 || len(oids) != 1 {
+					t.Fatalf("undo returned %s, want (tid, [oid])", pickle.Repr(r))
+				}
+				a.mustCall("vote", int64(3))
+			case p.zeo5():
+				a.notify("undoa", id, int64(3))
+				if oids, _ := pickle.AsTuple(a.mustCall("vote", int64(3))); len(oids) != 1 {
+					t.Fatalf("vote after undoa returned %s, want [oid]", pickle.Repr(oids))
+				}
+			default:
+				a.notify("undoa", id, int64(3))
+				a.mustCall("vote", int64(3))
+				sn := a.pending()[0]
+				items, _ := pickle.AsTuple(sn.Args.(pickle.Tuple)[0])
+				item, _ := pickle.AsTuple(items[0])
+				if rs, _ := pickle.AsBytes(item[1]); string(rs) != "rs" {
+					t.Fatalf("serialnos after undoa %s, want (oid, 'rs')", pickle.Repr(sn.Args))
+				}
+			}
+			tid3 := asTID(t, a.mustCall("tpc_finish", int64(3)))
+			if m := b.next(); m.Method != "invalidateTransaction" || asTID(t, m.Args.(pickle.Tuple)[0]) != tid3 {
+				t.Fatalf("other client got %s %s, want the undo's invalidation", m.Method, pickle.Repr(m.Args))
+			}
+			r, _ := pickle.AsTuple(b.mustCall("loadBefore", oidArg(1), pickle.Bytes(zodb.MaxTID.Bytes())))
+			if data, _ := pickle.AsBytes(r[0]); string(data) != string(record("one")) {
+				t.Fatalf("after undo the object holds %q", data)
+			}
+		})
+	}
+}
+
+func TestIterator(t *testing.T) {
+	srv := Start(t, Options{Profile: "z4-py3"})
+	c := dial(t, srv)
+	c.register(srv)
+	tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
+	iid := c.mustCall("iterator_start", pickle.None, pickle.None)
+	txn, _ := pickle.AsTuple(c.mustCall("iterator_next", iid))
+	if len(txn) != 5 || asTID(t, txn[0]) != tid {
+		t.Fatalf("iterator_next %s", pickle.Repr(txn))
+	}
+	rid := c.mustCall("iterator_record_start", iid, txn[0])
+	rec, _ := pickle.AsTuple(c.mustCall("iterator_record_next", rid))
+	if len(rec) != 4 || asTID(t, rec[1]) != tid || !pickle.IsNone(rec[3]) {
+		t.Fatalf("iterator_record_next %s", pickle.Repr(rec))
+	}
+	if v := c.mustCall("iterator_record_next", rid); !pickle.IsNone(v) {
+		t.Fatalf("record iterator did not end: %s", pickle.Repr(v))
+	}
+	if v := c.mustCall("iterator_next", iid); !pickle.IsNone(v) {
+		t.Fatalf("transaction iterator did not end: %s", pickle.Repr(v))
+	}
+	// An exhausted (or unknown) iterator is a KeyError.
+	if _, err := c.call("iterator_next", iid); remoteClass(t, err) != "builtins.KeyError" {
+		t.Fatalf("iterator_next after the end: %v", err)
+	}
+	c.notify("iterator_gc", &pickle.List{iid})
+	c.mustCall("lastTransaction")
+}
+
+func TestPackBroadcastsInfo(t *testing.T) {
+	srv := Start(t, Options{Profile: "z3101-py27", ReadOnly: true})
+	srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("x"))
+	a, b := dial(t, srv), dial(t, srv)
+	a.mustCall("register", "1", true)
+	b.mustCall("register", "1", true)
+	if v := a.mustCall("pack", 4e9); !pickle.IsNone(v) {
+		t.Fatalf("pack returned %s", pickle.Repr(v))
+	}
+	for _, c := range []*testClient{a, b} {
+		if m := c.next(); m.Method != "info" {
+			t.Fatalf("after pack: %s, want info", m.Method)
+		}
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	srv := Start(t, Options{Profile: "z309-py26", ReadOnly: true})
+	c := dial(t, srv)
+	c.mustCall("getAuthProtocol")
+	if _, err := c.call("register", "1", false); remoteClass(t, err) != "ZODB.POSException.ReadOnlyError" {
+		t.Fatalf("writable register on a read-only server: %v", err)
+	}
+	c.mustCall("register", "1", true)
+	if _, err := c.call("new_oids"); remoteClass(t, err) != "ZODB.POSException.ReadOnlyError" {
+		t.Fatalf("new_oids: %v", err)
+	}
+	if _, err := c.call("tpc_begin", int64(1), "", "", pickle.NewDict(0), pickle.None, " "); remoteClass(t, err) != "ZODB.POSException.ReadOnlyError" {
+		t.Fatalf("tpc_begin: %v", err)
+	}
+	// A client registering read-only on a writable server is read-only.
+	rw := Start(t, Options{Profile: "z5-py3"})
+	r := dial(t, rw)
+	r.mustCall("register", "1", true)
+	if _, err := r.call("new_oids"); remoteClass(t, err) != "ZODB.POSException.ReadOnlyError" {
+		t.Fatalf("new_oids on a read-only registration: %v", err)
+	}
+}
+
+func TestReadsAndGetInvalidations(t *testing.T) {
+	srv := Start(t, Options{Profile: "z5-py3"})
+	c := dial(t, srv)
+	c.register(srv)
+	start := asTID(t, c.mustCall("lastTransaction"))
+	tid1, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
+	tid2, _ := c.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, record("two"))
+
+	r, _ := pickle.AsTuple(c.mustCall("loadBefore", oidArg(1), pickle.Bytes(tid2.Bytes())))
+	if asTID(t, r[1]) != tid1 || asTID(t, r[2]) != tid2 {
+		t.Fatalf("loadBefore %s", pickle.Repr(r))
+	}
+	if v := c.mustCall("loadBefore", oidArg(1), pickle.Bytes(tid1.Bytes())); !pickle.IsNone(v) {
+		t.Fatalf("loadBefore the first revision: %s, want None", pickle.Repr(v))
+	}
+	if d, _ := pickle.AsBytes(c.mustCall("loadSerial", oidArg(1), pickle.Bytes(tid1.Bytes()))); string(d) != string(record("one")) {
+		t.Fatalf("loadSerial %q", d)
+	}
+	h, _ := pickle.AsTuple(c.mustCall("history", oidArg(1), int64(5)))
+	if len(h) != 2 {
+		t.Fatalf("history %s", pickle.Repr(h))
+	}
+	if got := asTID(t, c.mustCall("getTid", oidArg(1))); got != tid2 {
+		t.Fatalf("getTid %s", got)
+	}
+	rec, _ := pickle.AsTuple(c.mustCall("record_iternext"))
+	if len(rec) != 4 || !pickle.IsNone(rec[3]) {
+		t.Fatalf("record_iternext %s", pickle.Repr(rec))
+	}
+	inv, _ := pickle.AsTuple(c.mustCall("getInvalidations", pickle.Bytes(start.Bytes())))
+	if len(inv) != 2 || asTID(t, inv[0]) != tid2 {
+		t.Fatalf("getInvalidations %s", pickle.Repr(inv))
+	}
+	if v := c.mustCall("tpc_abort", int64(99)); !pickle.IsNone(v) {
+		t.Fatalf("tpc_abort of an unknown transaction: %s", pickle.Repr(v))
+	}
+}
