@@ -151,6 +151,9 @@ func Unmarshal(data []byte) (Value, error) {
 	d.init(data, nil)
 	d.mem.first = &one.c
 	v, err := d.Decode()
+	// The values keep the allocation alive: drop what the Decoder
+	// references, the input first.
+	*d = Decoder{}
 	if err == io.EOF {
 		return nil, &DecodeError{Offset: 0, Err: fmt.Errorf("%w: empty input", ErrTruncated)}
 	}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -1056,3 +1057,55 @@ func capturePickles(tb testing.TB) map[string][]byte {
 type runtimeMemStats = runtime.MemStats
 
 func readMemStats(m *runtime.MemStats) { runtime.ReadMemStats(m) }
+
+// Decoded values must not keep memory alive that the user cannot see:
+// without AliasBytes, not the input; and a byte string taken out of a
+// message (a tid) not the message's other, large values.
+func TestDecodeRetention(t *testing.T) {
+	collected := func(p *byte) bool {
+		w := weak.Make(p)
+		for range 5 {
+			runtime.GC()
+			if w.Value() == nil {
+				return true
+			}
+		}
+		return false
+	}
+
+	for _, name := range []string{"Unmarshal", "Decoder"} {
+		input := loadBeforeReply(1 << 20)
+		inputStart := &input[0]
+		var v Value
+		var err error
+		if name == "Unmarshal" {
+			v, err = Unmarshal(input)
+		} else {
+			v, err = NewDecoder(input, nil).Decode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		input = nil
+		if !collected(inputStart) {
+			t.Errorf("%s: the decoded value keeps the input alive", name)
+		}
+		runtime.KeepAlive(v)
+	}
+
+	v, err := Unmarshal(loadBeforeReply(1 << 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := v.(Tuple)[3].(Tuple)
+	data, _ := AsBytes(args[0])
+	tid, _ := AsBytes(args[1])
+	dataStart := &data[0]
+	v, args, data = nil, nil, nil
+	if !collected(dataStart) {
+		t.Errorf("a tid taken from a reply keeps the reply's 1 MiB of data alive")
+	}
+	if len(tid) != 8 {
+		t.Errorf("tid = %x", tid)
+	}
+}
