@@ -260,7 +260,7 @@ func hint(s payloadSniff, dialect pickle.Dialect, pickleConn bool, p []byte, err
 		return "a handshake frame where a message was expected: the peer restarted the handshake, or this side skipped it"
 	case kindMsgpack:
 		if pickleConn {
-			return "msgpack data on a pickle connection: the peer speaks msgpack, as a ZEO 5.1+ server does after announcing M5 (the server announced M5?); speak M5 with NewMsgpackEncoding, or turn msgpack off on the server"
+			return "msgpack data on a pickle connection: the peer speaks msgpack, as ZEO 5.1+ servers do once M5 is negotiated (the server announced M5?); speak M5 with NewMsgpackEncoding, or turn msgpack off on the server"
 		}
 	case kindPickle:
 		if !pickleConn {

@@ -226,6 +226,36 @@ type msgpackReader struct {
 	p   []byte
 	r   bytes.Reader
 	dec *msgpack.Decoder
+	// texts caches short strings (method names, dict keys), which repeat
+	// from message to message, so that they cost no allocation.
+	// The values are boxed once: boxing a string allocates too.
+	texts map[string]pickle.Value
+}
+
+// Bounds of msgpackReader.texts, so that it stays small whatever the
+// peer sends.
+const (
+	maxCachedTextLen   = 64
+	maxCachedTextCount = 512
+)
+
+// text returns b as a text value, from the cache when short.
+func (r *msgpackReader) text(b []byte) pickle.Value {
+	if len(b) > maxCachedTextLen {
+		return string(b)
+	}
+	if v, ok := r.texts[string(b)]; ok {
+		return v
+	}
+	s := string(b)
+	var v pickle.Value = s
+	if r.texts == nil {
+		r.texts = make(map[string]pickle.Value)
+	}
+	if len(r.texts) < maxCachedTextCount {
+		r.texts[s] = v
+	}
+	return v
 }
 
 // MsgpackSyntaxError reports msgpack data that is malformed or uses what
@@ -291,16 +321,21 @@ func (r *msgpackReader) message() (*Message, messageFields, error) {
 	if n != 4 {
 		return nil, f, fmt.Errorf("%w: the payload holds an array of %d items", ErrMessageShape, n)
 	}
-	var args pickle.Value
-	for i, dst := range []*pickle.Value{&f.id, &f.flags, &f.method, &args} {
-		v, err := r.value(1)
-		if err != nil {
-			return nil, f, err
-		}
-		*dst = v
-		if i < 3 {
-			f.n = i + 1
-		}
+	if f.id, err = r.value(1); err != nil {
+		return nil, f, err
+	}
+	f.n = 1
+	if f.flags, err = r.value(1); err != nil {
+		return nil, f, err
+	}
+	f.n = 2
+	if f.method, err = r.value(1); err != nil {
+		return nil, f, err
+	}
+	f.n = 3
+	args, err := r.value(1)
+	if err != nil {
+		return nil, f, err
 	}
 	if off := r.offset(); off != len(r.p) {
 		// Python's unpackb refuses trailing data too (ExtraData).
@@ -354,7 +389,7 @@ func (r *msgpackReader) value(depth int) (pickle.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return string(b), nil
+		return r.text(b), nil
 	case msgpcode.IsBin(c):
 		b, err := r.raw(off, c)
 		if err != nil {

@@ -72,7 +72,8 @@ const (
 	Z3101Client
 	// ZEO5Client: ZEO 5 / 6 clients on Python 3: protocol 3, bools.
 	ZEO5Client
-	// ZEO2Server: ZEO 2.0 and ZODB 3.2 servers: protocol 0, int flags.
+	// ZEO2Server: ZEO 2.0 and ZODB 3.2 servers: protocol 0, int flags,
+	// exceptions pickled old-style (they ran on Python 2.1 – 2.4).
 	ZEO2Server
 	// ZEO24Server: ZODB 3.3 – 3.9 servers on Python 2.4: protocol 1, int
 	// flags, exceptions pickled old-style.
@@ -92,7 +93,7 @@ var presetStyles = [...]PickleStyle{
 	Z308Client:  {Protocol: 1, Dialect: pickle.Python2},
 	Z3101Client: {Protocol: 1, Dialect: pickle.Python2, Flags: FlagStyle{SyncBool: true}},
 	ZEO5Client:  {Protocol: 3, Dialect: pickle.Python3, Flags: FlagStyle{SyncBool: true, OneWayBool: true}},
-	ZEO2Server:  {Protocol: 0, Dialect: pickle.Python2},
+	ZEO2Server:  {Protocol: 0, Dialect: pickle.Python2, Variant: pickle.OldStyle},
 	ZEO24Server: {Protocol: 1, Dialect: pickle.Python2, Variant: pickle.OldStyle},
 	ZEO3Server:  {Protocol: 1, Dialect: pickle.Python2},
 	ZEO5Server:  {Protocol: 3, Dialect: pickle.Python3, Flags: FlagStyle{SyncBool: true, OneWayBool: true}},
