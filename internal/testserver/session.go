@@ -147,6 +147,9 @@ func (e *dropError) Error() string { return "testserver: dropping the client: " 
 func (s *session) handle(m *zrpc.Message) {
 	s.frames++
 	c := &call{id: m.ID, name: m.Method, async: m.Flags&zrpc.FlagAsync != 0}
+	if s.log.Enabled(s.ctx, slog.LevelDebug) {
+		s.log.Debug("testserver: call", "method", c.name, "msgid", pickle.Repr(c.id), "one_way", c.async, "frame", s.frames)
+	}
 	if s.applyFaults(c) {
 		return
 	}
