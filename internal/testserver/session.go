@@ -103,8 +103,13 @@ func (s *session) kill(cause error) {
 func (s *session) end() {
 	s.cancel()
 	s.mu.Lock()
-	st := s.st
+	st, open := s.st, s.txn != nil
+	s.txn = nil
 	s.mu.Unlock()
+	if open {
+		s.srv.stats.aborts.Add(1)
+		s.srv.stats.activeTxns.Add(-1)
+	}
 	if st != nil {
 		st.Close()
 	}
