@@ -167,20 +167,21 @@ func sniffPayload(p []byte) payloadSniff {
 	case len(p) == 0:
 		return payloadSniff{kind: kindEmpty, format: "nothing (an empty frame)"}
 	case len(p) >= 2 && p[0] == pickleProto && p[1] <= 5:
-		s := payloadSniff{kind: kindPickle, protocol: int(p[1]), format: "pickle protocol " + strconv.Itoa(int(p[1]))}
-		return s
+		return payloadSniff{kind: kindPickle, protocol: int(p[1]), format: "pickle protocol " + strconv.Itoa(int(p[1]))}
 	case p[0] == pickleMark:
 		s := payloadSniff{kind: kindPickle, protocol: -1, format: "pickle protocol 0 or 1 (no PROTO opcode)"}
 		if len(p) > 1 && strings.IndexByte("KJM)U", p[1]) >= 0 {
 			s.format = "pickle protocol 1"
 		}
 		return s
-	case p[0] == 0x94 || p[0] >= 0x90 && p[0] <= 0x9f || p[0] == 0xdc || p[0] == 0xdd:
-		format := "msgpack (an array)"
-		if p[0] == 0x94 {
-			format = "msgpack (an array of 4)"
-		}
-		return payloadSniff{kind: kindMsgpack, format: format}
+	case p[0] == 0x94:
+		return payloadSniff{kind: kindMsgpack, format: "msgpack (an array of 4)"}
+	case p[0] >= 0x90 && p[0] <= 0x9f || p[0] == 0xdc || p[0] == 0xdd:
+		return payloadSniff{kind: kindMsgpack, format: "msgpack (an array)"}
+	case p[0] >= 0x81 && p[0] <= 0x8f || p[0] == 0xde || p[0] == 0xdf:
+		// 0x80 is PROTO, or an empty map: taken as a pickle above when a
+		// protocol number follows.
+		return payloadSniff{kind: kindMsgpack, format: "msgpack (a map)"}
 	case looksLikeVersion(p):
 		return payloadSniff{kind: kindVersion, format: "a protocol version string " + pickle.ReprBytes(p)}
 	}
@@ -212,11 +213,9 @@ func diagnose(e *PickleEncoding, p []byte, err error) error {
 	return newDecodeError(e.Name(), e.style.Dialect, true, p, err, f)
 }
 
-// diagnoseFields builds the MessageDecodeError of a msgpack payload.
-func diagnoseFields(e *MsgpackEncoding, p []byte, err error, f messageFields) error {
-	return newDecodeError(e.Name(), 0, false, p, err, f)
-}
-
+// newDecodeError describes the failure err of decoding p on a connection
+// using encoding enc (pickleConn tells its kind, dialect the pickle dialect
+// it sends); f holds the fields already read. Nothing in it aliases p.
 func newDecodeError(enc string, dialect pickle.Dialect, pickleConn bool, p []byte, err error, f messageFields) *MessageDecodeError {
 	s := sniffPayload(p)
 	de := &MessageDecodeError{
@@ -364,6 +363,8 @@ func msgpackHint(err error) string {
 		return "msgpack data cut short: the frame holds only part of a message (a framing mismatch?)"
 	case me != nil && (me.Code >= 0xd4 && me.Code <= 0xd8 || me.Code >= 0xc7 && me.Code <= 0xc9):
 		return "a msgpack ext type, which ZEO 5 never sends: the peer is not a ZEO server, or packs custom types"
+	case errors.Is(err, errStrNotUTF8):
+		return "bytes packed as str: the peer's msgpack packer has use_bin_type off, where ZEO 5 packs bytes as bin and text as UTF-8 str"
 	case me != nil && me.Code == 0xc1:
 		return "a byte that is no msgpack type: corrupt data, or the peer is not a ZEO server"
 	}
@@ -371,9 +372,10 @@ func msgpackHint(err error) string {
 }
 
 // msgpackPrefixFields reads what it can of the leading fields of a
-// msgpack message.
+// msgpack message. The fields do not alias p.
 func msgpackPrefixFields(p []byte) messageFields {
 	r := NewMsgpackEncoding().readers.New().(*msgpackReader)
+	r.copyBytes = true
 	r.reset(p)
 	_, f, _ := r.message()
 	return f

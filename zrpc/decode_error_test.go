@@ -180,6 +180,7 @@ func TestDiagnoseOddPayloads(t *testing.T) {
 		{"not a message", NewPickleEncoding(Z308Client.Style()), "(K\x01t.", []string{"tuple of 1 items", "not a ZEO message"}},
 		{"msgpack ext", NewMsgpackEncoding(), "\x94\x01\xc2\xa1m\xd6\xff\x00\x00\x00\x00", []string{"ext type, which ZEO 5 never sends", `method "m"`}},
 		{"msgpack cut", NewMsgpackEncoding(), "\x94\x01\xc2\xa1m\xc4\x08\x00", []string{"cut short"}},
+		{"msgpack oid as str", NewMsgpackEncoding(), "\x94\x01\xc2\xa1m\x91\xa8\x00\x00\x00\x00\x00\x00\x00\xff", []string{"use_bin_type off", "not UTF-8"}},
 		{"msgpack c1", NewMsgpackEncoding(), "\x94\x01\xc2\xa1m\xc1", []string{"no msgpack type"}},
 	}
 	for _, c := range cases {

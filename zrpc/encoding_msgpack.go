@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -86,11 +87,11 @@ func (e *MsgpackEncoding) AppendMessage(dst []byte, m *Message) ([]byte, error) 
 func (e *MsgpackEncoding) DecodeMessage(payload []byte) (*Message, error) {
 	r := e.readers.Get().(*msgpackReader)
 	r.reset(payload)
-	m, fields, err := r.message()
+	m, _, err := r.message()
 	r.reset(nil)
 	e.readers.Put(r)
 	if err != nil {
-		return nil, diagnoseFields(e, payload, err, fields)
+		return nil, newDecodeError(e.Name(), 0, false, payload, err, msgpackPrefixFields(payload))
 	}
 	return m, nil
 }
@@ -128,7 +129,9 @@ func (w *msgpackWriter) message(m *Message) error {
 	if err := w.value(zeo5Flags.flagsValue(m), 0); err != nil {
 		return err
 	}
-	w.enc.EncodeString(m.Method) //nolint:errcheck
+	if err := w.str(m.Method); err != nil {
+		return fmt.Errorf("zrpc: msgpack method name: %w", err)
+	}
 	if err := w.value(m.Args, 0); err != nil {
 		return fmt.Errorf("zrpc: msgpack %s args: %w", m.Method, err)
 	}
@@ -165,9 +168,9 @@ func (w *msgpackWriter) value(v pickle.Value, depth int) error {
 	case float64:
 		return e.EncodeFloat64(v)
 	case string:
-		return e.EncodeString(v)
+		return w.str(v)
 	case pickle.Unicode:
-		return e.EncodeString(string(v))
+		return w.str(string(v))
 	case pickle.Bytes:
 		return w.bin(v)
 	case pickle.ByteString:
@@ -203,6 +206,15 @@ func (w *msgpackWriter) value(v pickle.Value, depth int) error {
 	return fmt.Errorf("%w: %s", ErrMsgpackUnencodable, pythonType(v))
 }
 
+// str writes text as str. It must be UTF-8: ZEO's unpackb decodes str
+// strictly, and drops the connection otherwise.
+func (w *msgpackWriter) str(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: text that is not UTF-8: %q", ErrMsgpackUnencodable, clip(s))
+	}
+	return w.enc.EncodeString(s)
+}
+
 // bin writes bytes as bin, an empty value included (the library's
 // EncodeBytes writes nil for a nil slice).
 func (w *msgpackWriter) bin(b []byte) error {
@@ -221,6 +233,9 @@ func (w *msgpackWriter) array(items []pickle.Value, depth int) error {
 	return nil
 }
 
+// errStrNotUTF8 is the error of a msgpack str that is not UTF-8.
+var errStrNotUTF8 = errors.New("a str that is not UTF-8")
+
 // msgpackReader decodes one message at a time from a payload.
 type msgpackReader struct {
 	p   []byte
@@ -230,6 +245,9 @@ type msgpackReader struct {
 	// from message to message, so that they cost no allocation.
 	// The values are boxed once: boxing a string allocates too.
 	texts map[string]pickle.Value
+	// copyBytes makes bin values copies rather than slices of p, for
+	// values that outlive the payload (in errors).
+	copyBytes bool
 }
 
 // Bounds of msgpackReader.texts, so that it stays small whatever the
@@ -389,6 +407,10 @@ func (r *msgpackReader) value(depth int) (pickle.Value, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !utf8.Valid(b) {
+			// As Python's unpackb(raw=False) refuses it.
+			return nil, r.fail(off, c, "%w", errStrNotUTF8)
+		}
 		return r.text(b), nil
 	case msgpcode.IsBin(c):
 		b, err := r.raw(off, c)
@@ -417,6 +439,9 @@ func (r *msgpackReader) raw(off int, c byte) ([]byte, error) {
 		return nil, r.fail(off, c, "%w: %d bytes announced, %d remain", io.ErrUnexpectedEOF, n, len(r.p)-start)
 	}
 	r.r.Seek(int64(n), io.SeekCurrent) //nolint:errcheck // within bounds
+	if r.copyBytes {
+		return bytes.Clone(r.p[start : start+n]), nil
+	}
 	return r.p[start : start+n : start+n], nil
 }
 

@@ -126,6 +126,7 @@ func TestMsgpackUnencodable(t *testing.T) {
 		"long":       big128,
 		"absent arg": pickle.Tuple{nil},
 		"cycle":      cyclic,
+		"bad text":   pickle.Tuple{"\xff"},
 	} {
 		dst := []byte("keep")
 		out, err := NewMsgpackEncoding().AppendMessage(dst, &Message{ID: int64(1), Method: "store", Args: v})
@@ -194,6 +195,8 @@ func TestMsgpackMalformed(t *testing.T) {
 		{"unhashable key", head + "\x81\x81\x00\x00\x00", 13, "map key"},
 		{"truncated int", head + "\xcd\x01", 12, "unexpected EOF"},
 		{"missing args", head, 12, "a value was expected"},
+		{"invalid UTF-8 str", head + "\xa2\xc3\x28", 12, "not UTF-8"},
+		{"surrogate str", head + "\xa3\xed\xa0\x80", 12, "not UTF-8"},
 	}
 	enc := NewMsgpackEncoding()
 	for _, c := range cases {

@@ -142,9 +142,10 @@ func (s Side) String() string {
 // dialect: 3 for Python3 (ZEO 4 on Python 3, ZEO 5.2+), 1 for Python2 (every
 // Python 2 release since ZODB 3.3; protocol 1 is also readable by the ZEO
 // 2.0 and ZODB 3.2 servers, which write protocol 0 themselves: see
-// [ServerEncoding]). A client that does not know the server's Python starts
-// with Python2 for versions before Z5 and Python3 for Z5, and adapts to the
-// first reply ([SniffDialect], PROTOCOL.md §5.2).
+// [ServerEncoding]). A client that does not know the server's Python can
+// start in Python2 with a first call whose arguments are ASCII (every
+// server reads that) and switch to the dialect of the first reply
+// ([SniffDialect], PROTOCOL.md §5.2).
 func EncodingFor(v Version, d pickle.Dialect, side Side) Encoding {
 	if v == M5 {
 		return NewMsgpackEncoding()
