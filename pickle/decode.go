@@ -34,7 +34,8 @@ type DecoderOptions struct {
 	// global is kept as a Global, whatever its name.
 	FindGlobal func(module, name string) (Value, error)
 	// PersistentLoad, when set, resolves the persistent ids of PERSID
-	// and BINPERSID; an error fails decoding with ErrPersistentLoad
+	// and BINPERSID: it returns the value to use, or nil to keep the
+	// PersistentRef; an error fails decoding with ErrPersistentLoad
 	// wrapping it. When nil, a persistent id becomes PersistentRef{ID}.
 	PersistentLoad func(pid Value) (Value, error)
 	// Raw disables the interpretation of the known data constructors:
@@ -120,6 +121,12 @@ func (d *Decoder) init(data []byte, opts *DecoderOptions) {
 		d.maxDepth = DefaultMaxDepth
 	}
 	d.stack = d.stackBuf[:0]
+	if n := min(len(data)/12, 512); n > len(d.stackBuf) {
+		// A large pickle usually fills large dicts, whose items all
+		// go on the stack before SETITEMS: size the stack for them
+		// rather than grow it several times.
+		d.stack = make([]slot, 0, n)
+	}
 	d.marks = d.markBuf[:0]
 	d.data = data
 	d.hashBudget = hashBudget(data)
@@ -170,6 +177,7 @@ func (d *Decoder) Decode() (Value, error) {
 	if d.pos >= len(d.data) {
 		return nil, io.EOF
 	}
+	d.mem.pos, d.mem.end = &d.pos, len(d.data)
 	v, err := d.run()
 	d.clearStack()
 	d.mem.drop()

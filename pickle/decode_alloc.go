@@ -21,13 +21,14 @@ type pickleMem struct {
 	// (Unmarshal allocates it with its Decoder).
 	first *firstChunk
 	armed bool
+	// pos and end locate the decoder in its input: the blocks after the
+	// first are sized from the input left (see refill).
+	pos *int
+	end int
 
 	vals     []Value
-	valsSize int
 	lists    []List
-	listSize int
 	dicts    []Dict
-	dictSize int
 	bytes    []byte
 	byteSize int
 
@@ -57,12 +58,23 @@ func (m *pickleMem) arm() {
 // drop forgets the pickle's blocks.
 func (m *pickleMem) drop() { *m = pickleMem{} }
 
-// carve returns the next element of *free, allocating a block of
-// growing size (from start to limit elements) when it is used up.
-func carve[T any](free *[]T, size *int, start, limit int) *T {
+// refill returns the number of elements of the block to allocate when a
+// kind of value that takes about perValue bytes of input has used up its
+// block: as many as the input left can still need, between lo and hi.
+// Sizing from the input rather than doubling keeps the waste small.
+func (m *pickleMem) refill(perValue, lo, hi int) int {
+	left := m.end
+	if m.pos != nil {
+		left -= *m.pos
+	}
+	return min(max(left/perValue, lo), hi)
+}
+
+// carve returns the next element of *free, allocating a block (see
+// refill) when it is used up.
+func carve[T any](m *pickleMem, free *[]T, perValue, lo, hi int) *T {
 	if len(*free) == 0 {
-		*size = min(max(2**size, start), limit)
-		*free = make([]T, *size)
+		*free = make([]T, m.refill(perValue, lo, hi))
 	}
 	p := &(*free)[0]
 	*free = (*free)[1:]
@@ -82,8 +94,7 @@ func (m *pickleMem) values(n int) []Value {
 		m.arm()
 	}
 	if n > len(m.vals) {
-		m.valsSize = min(max(2*m.valsSize, 64), 512)
-		m.vals = make([]Value, m.valsSize)
+		m.vals = make([]Value, m.refill(8, 32, 512))
 	}
 	v := m.vals[:n:n]
 	m.vals = m.vals[n:]
@@ -95,7 +106,7 @@ func (m *pickleMem) list() *List {
 	if !m.armed {
 		m.arm()
 	}
-	return carve(&m.lists, &m.listSize, 4, 64)
+	return carve(m, &m.lists, 64, 2, 16)
 }
 
 // dict returns a new empty dict.
@@ -103,7 +114,7 @@ func (m *pickleMem) dict() *Dict {
 	if !m.armed {
 		m.arm()
 	}
-	return carve(&m.dicts, &m.dictSize, 4, 64)
+	return carve(m, &m.dicts, 64, 2, 16)
 }
 
 // Byte strings up to maxArenaBytes long are copied into blocks; longer

@@ -48,16 +48,11 @@ func boxAt(typ, p unsafe.Pointer) Value {
 // kind of storage: their headers have the same layout, a pointer then
 // two ints.
 type boxMem struct {
-	hdrs       []Tuple
-	hdrSize    int
-	strs       []string
-	strSize    int
-	words      []uint64
-	wordSize   int
-	refs       []PersistentRef
-	refSize    int
-	globals    []Global
-	globalSize int
+	hdrs    []Tuple
+	strs    []string
+	words   []uint64
+	refs    []PersistentRef
+	globals []Global
 }
 
 // boxChunk is the box storage in a pickle's first block.
@@ -77,7 +72,7 @@ func (m *pickleMem) hdr() unsafe.Pointer {
 	if !m.armed {
 		m.arm()
 	}
-	return unsafe.Pointer(carve(&m.box.hdrs, &m.box.hdrSize, 16, 256))
+	return unsafe.Pointer(carve(m, &m.box.hdrs, 10, 16, 256))
 }
 
 func (m *pickleMem) boxTuple(t Tuple) Value {
@@ -111,7 +106,7 @@ func (m *pickleMem) boxString(s string) Value {
 	if !m.armed {
 		m.arm()
 	}
-	p := carve(&m.box.strs, &m.box.strSize, 8, 256)
+	p := carve(m, &m.box.strs, 16, 8, 256)
 	*p = s
 	return boxAt(typeString, unsafe.Pointer(p))
 }
@@ -120,7 +115,7 @@ func (m *pickleMem) word() unsafe.Pointer {
 	if !m.armed {
 		m.arm()
 	}
-	return unsafe.Pointer(carve(&m.box.words, &m.box.wordSize, 8, 256))
+	return unsafe.Pointer(carve(m, &m.box.words, 16, 8, 256))
 }
 
 func (m *pickleMem) boxInt(n int64) Value {
@@ -142,7 +137,7 @@ func (m *pickleMem) boxRef(r PersistentRef) Value {
 	if !m.armed {
 		m.arm()
 	}
-	p := carve(&m.box.refs, &m.box.refSize, 8, 256)
+	p := carve(m, &m.box.refs, 16, 8, 256)
 	*p = r
 	return boxAt(typeRef, unsafe.Pointer(p))
 }
@@ -151,7 +146,7 @@ func (m *pickleMem) boxGlobal(g Global) Value {
 	if !m.armed {
 		m.arm()
 	}
-	p := carve(&m.box.globals, &m.box.globalSize, 2, 64)
+	p := carve(m, &m.box.globals, 64, 2, 16)
 	*p = g
 	return boxAt(typeGlobal, unsafe.Pointer(p))
 }

@@ -640,8 +640,10 @@ func (d *Decoder) persistent(pid slot) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrPersistentLoad, err)
 		}
-		d.push(slot{v: v, depth: pid.depth + 1})
-		return nil
+		if v != nil {
+			d.push(slot{v: v, depth: pid.depth + 1})
+			return nil
+		}
 	}
 	return d.pushContainer(d.mem.boxRef(PersistentRef{ID: pid.v}), pid.depth+1)
 }

@@ -903,6 +903,35 @@ func TestDecodeMemoHostileKeys(t *testing.T) {
 	if n := d.memo.len(); n != 1000 {
 		t.Errorf("memo holds %d entries, want 1000", n)
 	}
+	if n := len(d.memo.dense); n > 2*d.memo.count+16 {
+		t.Errorf("dense memo of %d slots for %d values", n, d.memo.count)
+	}
+
+	// Python 2's cPickle numbers memo entries from 1, with holes when
+	// it memoizes values it does not write: those stay dense.
+	d = NewDecoder(record(t, "pm50-p1"), nil)
+	for range 2 {
+		if _, err := d.Decode(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.memo.count < 100 || len(d.memo.sparse) != 0 {
+		t.Errorf("cPickle's memo keys: %d dense, %d sparse", d.memo.count, len(d.memo.sparse))
+	}
+
+	// A key stored sparsely, then covered by the dense part, is one key.
+	in = "K\x07r\x14\x00\x00\x00" // 7 under key 20: beyond 2*0+16
+	for k := range 20 {
+		in += "q" + string(rune(k)) // fill keys 0..19: dense grows past 20
+	}
+	in += "K\x08q\x14h\x14."
+	d = NewDecoder([]byte(in), nil)
+	if v, err := d.Decode(); err != nil || v != Value(int64(8)) {
+		t.Errorf("Decode = %v, %v; want 8", v, err)
+	}
+	if n := d.memo.len(); n != 21 {
+		t.Errorf("memo holds %d keys, want 21", n)
+	}
 }
 
 func TestDecodeLengthsDoNotAllocate(t *testing.T) {
