@@ -68,9 +68,11 @@ type DecoderOptions struct {
 //
 // The values of one pickle share a few memory blocks, so that decoding
 // costs a handful of allocations whatever the number of values: keeping
-// any decoded Value keeps the memory of its whole pickle, but never of
-// another one. Byte strings (AsBytes) keep only the bytes they hold.
-// Copy what you keep for long out of a pickle that carried large data.
+// any decoded Value keeps the memory of its whole pickle (never of another
+// one, nor the input unless AliasBytes is set). The []byte of a byte string
+// (AsBytes) keeps at most a few kilobytes of other short byte strings,
+// never other values. Extract what you keep for long (oids, tids) rather
+// than holding Values of a pickle that carried large data.
 //
 // A Decoder is not safe for concurrent use. After an error it keeps
 // returning that error.
