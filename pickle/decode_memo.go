@@ -15,6 +15,12 @@ type memo struct {
 
 // put stores s under key k, replacing any earlier value.
 func (m *memo) put(k uint64, s slot) {
+	if k == uint64(len(m.dense)) && m.sparse == nil {
+		// The next key, as picklers number them.
+		m.dense = append(m.dense, s)
+		m.count++
+		return
+	}
 	if k >= uint64(len(m.dense)) && k < uint64(2*m.count+16) {
 		m.dense = append(m.dense, make([]slot, int(k)+1-len(m.dense))...)
 	}
