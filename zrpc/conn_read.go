@@ -1,6 +1,7 @@
 package zrpc
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gozeo/gozeo/pickle"
@@ -30,8 +31,12 @@ func (c *Conn) readLoop() {
 		if err != nil {
 			// The peer's state is unknown after a message we cannot read,
 			// as it was for ZEO's own "can't decode message".
-			err = fmt.Errorf("zrpc: undecodable message of %d bytes starting %s: %w",
-				len(p), pickle.ReprBytes(p[:min(len(p), maxLoggedPayload)]), err)
+			// Encodings describe the payload themselves (MessageDecodeError);
+			// only an error that does not say what arrived gets the bytes.
+			if !errors.Is(err, ErrUndecodable) {
+				err = fmt.Errorf("%w: %d bytes starting %s: %w", ErrUndecodable,
+					len(p), pickle.ReprBytes(p[:min(len(p), maxLoggedPayload)]), err)
+			}
 			c.log.Error("zrpc: dropping connection", "err", err)
 			c.fail(err)
 			return
