@@ -83,7 +83,7 @@ type capFrame struct {
 	payload []byte
 }
 
-func loadCapture(t *testing.T, path string) []capFrame {
+func loadCapture(t testing.TB, path string) []capFrame {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
