@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/big"
 	"strconv"
@@ -247,8 +248,7 @@ func appendWTF8(out []byte, r rune) []byte {
 
 // float64FromBits decodes BINFLOAT's big-endian IEEE 754 double.
 func float64FromBits(b []byte) float64 {
-	return math.Float64frombits(uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 |
-		uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]))
+	return math.Float64frombits(binary.BigEndian.Uint64(b))
 }
 
 // longFromBytes decodes LONG1/LONG4's little-endian two's-complement
