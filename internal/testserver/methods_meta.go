@@ -216,7 +216,9 @@ func (s *session) setClientLabel(c *call, args pickle.Tuple) (pickle.Value, erro
 	if err := s.prof.arity("set_client_label", args, 1, 0); err != nil {
 		return nil, err
 	}
-	s.log = s.log.With("label", pythonStr(args[0]))
+	// Real servers put the label in their log lines; one line says it
+	// here (the logger is shared with other goroutines, so it stays).
+	s.log.Info("testserver: client label", "label", pythonStr(args[0]))
 	return pickle.None, nil
 }
 

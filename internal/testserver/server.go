@@ -198,8 +198,13 @@ func (s *Server) listen(l net.Listener) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		l.Close()
+		if l != nil {
+			l.Close()
+		}
 		return ErrServerClosed
+	}
+	if l == nil {
+		return errors.New("testserver: Serve needs a listener")
 	}
 	if s.listener != nil {
 		return errors.New("testserver: Serve called twice; use one listener per server")
