@@ -19,7 +19,8 @@
 // The storage is an in-memory multi-version store (package store) with a
 // commit lock: a second committer's vote is answered once the first
 // finishes or aborts, as in ZEO. Faults (closing at a method or after N
-// frames, delays, stalls, corrupt frames, garbage, a chosen version
+// frames, delays of the connection or of single replies, stalls, corrupt
+// frames, garbage, a chosen version
 // announcement) are set with Options.Faults or [Server.SetFaults];
 // [Server.Restart] drops every client and listens again on the same port.
 //

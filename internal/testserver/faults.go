@@ -47,6 +47,9 @@ func (s *session) applyFaults(c *call) bool {
 			case <-s.conn.Done():
 			}
 			return false
+		case FaultDelayReply:
+			c.delay = r.Delay
+			return false
 		case FaultStall:
 			s.fc.stall()
 			<-s.conn.Done()

@@ -56,6 +56,34 @@ func TestFaultDelayHoldsTheConnection(t *testing.T) {
 	c.waitClosed()
 }
 
+func TestFaultDelayReplyReordersReplies(t *testing.T) {
+	srv := Start(t, Options{Profile: "z3101-py27", Faults: Faults{Rules: []FaultRule{{Method: "lastTransaction", Action: FaultDelayReply, Delay: time.Hour}}}})
+	c := rawDial(t, srv, nil)
+	c.answer(c.server)
+	enc := zrpc.NewPickleEncoding(zrpc.Z3101Client.Style())
+	c.rawCall(enc, "register", "1", false)
+	// Sent in this order on one connection, so handled in this order.
+	for i, m := range []string{"lastTransaction", "get_info", "getAuthProtocol"} {
+		p, _ := enc.AppendMessage(nil, &zrpc.Message{ID: int64(10 + i), Method: m, Args: pickle.Tuple{}})
+		c.fw.WriteFrame(p)
+	}
+	c.fw.Flush()
+	// The later calls are answered while lastTransaction's reply waits.
+	for _, want := range []int64{11, 12} {
+		p, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := enc.DecodeMessage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := pickle.AsInt(m.ID); id != want {
+			t.Fatalf("got the reply to msgid %d first, want %d", id, want)
+		}
+	}
+}
+
 func TestFaultStall(t *testing.T) {
 	srv := Start(t, Options{Profile: "z4-py27", Faults: Faults{Rules: []FaultRule{{Method: "lastTransaction", Action: FaultStall}}}})
 	c := dial(t, srv)

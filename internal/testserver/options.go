@@ -79,7 +79,8 @@ type FaultRule struct {
 	// Action is what happens instead of (or, for FaultDelay, before)
 	// handling the call.
 	Action FaultAction
-	// Delay is how long FaultDelay holds the connection.
+	// Delay is how long FaultDelay holds the connection, or FaultDelayReply
+	// the reply.
 	Delay time.Duration
 }
 
@@ -93,6 +94,10 @@ const (
 	// FaultDelay waits Delay before handling the call; like a busy real
 	// server, the connection reads nothing else meanwhile.
 	FaultDelay
+	// FaultDelayReply handles the call at once but sends its reply Delay
+	// later, while the connection goes on serving other calls: replies
+	// then arrive out of order.
+	FaultDelayReply
 	// FaultStall stops the connection without closing it: nothing more is
 	// read or written until the server closes or restarts.
 	FaultStall
@@ -111,6 +116,8 @@ func (a FaultAction) String() string {
 		return "close"
 	case FaultDelay:
 		return "delay"
+	case FaultDelayReply:
+		return "delay-reply"
 	case FaultStall:
 		return "stall"
 	case FaultCorruptFrame:

@@ -136,6 +136,7 @@ type call struct {
 	id    pickle.Value
 	name  string
 	async bool
+	delay time.Duration // FaultDelayReply: hold the reply this long
 }
 
 // errDeferred is returned by a method that answers later, from another
@@ -186,6 +187,21 @@ func (s *session) finish(c *call, v pickle.Value, err error) {
 		s.oneWayFailed(c, err)
 		return
 	case c.async:
+		return
+	case c.delay > 0:
+		d := c.delay
+		c.delay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				s.finish(c, v, err)
+			case <-s.ctx.Done():
+			}
+		}()
 		return
 	case err != nil:
 		s.replyError(c, err)
