@@ -20,9 +20,15 @@
 // commit lock: a second committer's vote is answered once the first
 // finishes or aborts, as in ZEO. Faults (closing at a method or after N
 // frames, delays of the connection or of single replies, stalls, corrupt
-// frames, garbage, a chosen version
-// announcement) are set with Options.Faults or [Server.SetFaults];
-// [Server.Restart] drops every client and listens again on the same port.
+// frames, garbage, a chosen version announcement) are set with
+// Options.Faults or [Server.SetFaults]; [Server.Restart] drops every
+// client and listens again on the same port.
+//
+// Known gaps: no blobs (the blob methods raise Unsupported), no restorea;
+// a failed ZEO ≤ 4 vote's serialnos carries only the failing object's entry
+// (a real server also lists the stores that succeeded before it); a client
+// reply other than the heartbeat is ignored where 3.10/4.x servers drop the
+// client.
 //
 // Logging goes to Options.Logger (log/slog), silent by default.
 package testserver
