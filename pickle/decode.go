@@ -123,12 +123,6 @@ func (d *Decoder) init(data []byte, opts *DecoderOptions) {
 		d.maxDepth = DefaultMaxDepth
 	}
 	d.stack = d.stackBuf[:0]
-	if n := min(len(data)/12, 512); n > len(d.stackBuf) {
-		// A large pickle usually fills large dicts, whose items all
-		// go on the stack before SETITEMS: size the stack for them
-		// rather than grow it several times.
-		d.stack = make([]slot, 0, n)
-	}
 	d.marks = d.markBuf[:0]
 	d.data = data
 	d.hashBudget = hashBudget(data)

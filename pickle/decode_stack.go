@@ -16,8 +16,24 @@ type slot struct {
 
 // push pushes s onto the stack.
 func (d *Decoder) push(s slot) {
+	if len(d.stack) == cap(d.stack) {
+		d.growStack()
+	}
 	d.stack = append(d.stack, s)
 	d.high = max(d.high, len(d.stack))
+}
+
+// growStack makes room on the stack. A pickle that outgrows the initial
+// stack is usually filling a large dict, whose keys and values all go on
+// the stack before SETITEMS: the stack is sized from the input left
+// rather than doubled several times.
+func (d *Decoder) growStack() {
+	n := max(2*cap(d.stack), min((len(d.data)-d.pos)/8, 512))
+	stack := make([]slot, len(d.stack), n)
+	copy(stack, d.stack)
+	clear(d.stack[:cap(d.stack)])
+	d.stack = stack
+	d.high = len(stack)
 }
 
 // pushContainer pushes a container of the given depth, failing if it is
