@@ -3,6 +3,7 @@ package testserver
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
@@ -298,11 +299,124 @@ func TestReadsAndGetInvalidations(t *testing.T) {
 	if len(rec) != 4 || !pickle.IsNone(rec[3]) {
 		t.Fatalf("record_iternext %s", pickle.Repr(rec))
 	}
-	inv, _ := pickle.AsTuple(c.mustCall("getInvalidations", pickle.Bytes(start.Bytes())))
-	if len(inv) != 2 || asTID(t, inv[0]) != tid2 {
+	// The server started on an empty storage: its invalidation queue
+	// begins with tid1, so a client older than that must verify.
+	if v := c.mustCall("getInvalidations", pickle.Bytes(start.Bytes())); !pickle.IsNone(v) {
+		t.Fatalf("getInvalidations(%s) = %s, want None", start, pickle.Repr(v))
+	}
+	inv, _ := pickle.AsTuple(c.mustCall("getInvalidations", pickle.Bytes(tid1.Bytes())))
+	if oids, _ := pickle.AsTuple(inv[1]); len(inv) != 2 || asTID(t, inv[0]) != tid2 || len(oids) != 1 {
 		t.Fatalf("getInvalidations %s", pickle.Repr(inv))
 	}
 	if v := c.mustCall("tpc_abort", int64(99)); !pickle.IsNone(v) {
 		t.Fatalf("tpc_abort of an unknown transaction: %s", pickle.Repr(v))
+	}
+}
+
+// A ZEO ≤ 4 server replays the stores at vote and stops at the first that
+// fails: serialnos lists (oid, tid) for each store before it, then
+// (oid, exception), and nothing for the stores after it (PROTOCOL.md §9;
+// ZEOStorage._store appends to the same serials list either way).
+func TestFailedVoteListsEarlierStores(t *testing.T) {
+	frozen := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for _, profile := range []string{"z3101-py27", "z308-py24"} {
+		t.Run(profile, func(t *testing.T) {
+			srv := Start(t, Options{Profile: profile, Clock: func() time.Time { return frozen }})
+			p := srv.Profile()
+			base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), record("v1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := dial(t, srv), dial(t, srv)
+			a.register(srv)
+			b.register(srv)
+			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{2: base}, record("a"))
+			b.pending()
+
+			b.beginTxn(p, 2)
+			b.store(p, 2, 1, zodb.ZeroTID, record("new"))
+			b.store(p, 2, 2, base, record("stale")) // conflicts with tidA
+			b.store(p, 2, 3, zodb.ZeroTID, record("never tried"))
+			want := zodb.NextTID(tidA, frozen) // the tid the vote commits under
+			if v := b.mustCall("vote", int64(2)); !pickle.IsNone(v) {
+				t.Fatalf("vote returned %s, want None after serialnos", pickle.Repr(v))
+			}
+			calls := b.pending()
+			if len(calls) != 1 || calls[0].Method != "serialnos" {
+				t.Fatalf("before the vote reply: %v, want serialnos", methods(calls))
+			}
+			checkFailedSerialnos(t, calls[0], want, tidA, base)
+
+			_, err = b.call("vote", int64(2))
+			if p.caps().UndoSync {
+				// ZODB ≤ 3.9 answers a second vote with the same report.
+				if err != nil {
+					t.Fatalf("second vote: %v", err)
+				}
+				checkFailedSerialnos(t, b.next(), want, tidA, base)
+			} else if re := (*zrpc.RemoteError)(nil); !errors.As(err, &re) || re.Name() != "StorageTransactionError" || pickle.Repr(re.Args) != "('Already voting (locked)',)" {
+				t.Fatalf("second vote: %v, want StorageTransactionError('Already voting (locked)')", err)
+			}
+			b.mustCall("tpc_abort", int64(2))
+			if _, _, err := srv.Store().Load(zodb.OIDFromUint64(1)); err == nil {
+				t.Fatal("the aborted transaction's first store was committed")
+			}
+		})
+	}
+}
+
+// checkFailedSerialnos asserts the serialnos of the failed vote above:
+// exactly [(oid 1, tid), (oid 2, ConflictError(serials=(committed, read)))].
+func checkFailedSerialnos(t *testing.T, m *zrpc.Message, tid, committed, read zodb.TID) {
+	t.Helper()
+	args, _ := m.Args.(pickle.Tuple)
+	if m.Method != "serialnos" || len(args) != 1 {
+		t.Fatalf("got %s%s, want serialnos([...])", m.Method, pickle.Repr(m.Args))
+	}
+	items, _ := pickle.AsTuple(args[0])
+	if len(items) != 2 {
+		t.Fatalf("serialnos %s: want 2 items, the store before the conflict and the conflict", pickle.Repr(args[0]))
+	}
+	first, _ := pickle.AsTuple(items[0])
+	if len(first) != 2 || !bytesEqual(first[0], zodb.OIDFromUint64(1).Bytes()) || !bytesEqual(first[1], tid.Bytes()) {
+		t.Errorf("first item %s, want (oid 1, the transaction's tid %s)", pickle.Repr(items[0]), tid)
+	}
+	second, _ := pickle.AsTuple(items[1])
+	if len(second) != 2 || !bytesEqual(second[0], zodb.OIDFromUint64(2).Bytes()) {
+		t.Fatalf("second item %s, want (oid 2, ConflictError)", pickle.Repr(items[1]))
+	}
+	re, ok := zrpc.ExceptionValue(second[1])
+	if !ok || re.Class != "ZODB.POSException.ConflictError" {
+		t.Fatalf("second item %s, want (oid 2, ConflictError)", pickle.Repr(items[1]))
+	}
+	serials, _ := re.Attr("serials")
+	if st, _ := pickle.AsTuple(serials); len(st) != 2 || asTID(t, st[0]) != committed || asTID(t, st[1]) != read {
+		t.Errorf("ConflictError serials %s, want (%s, %s)", pickle.Repr(serials), committed, read)
+	}
+}
+
+func bytesEqual(v pickle.Value, want []byte) bool {
+	b, ok := pickle.AsBytes(v)
+	return ok && string(b) == string(want)
+}
+
+// When the storage refuses the transaction itself at vote (here a tid the
+// client asked for that is not later than the last one), ZODB 3.10+ abort
+// it at once: the commit lock is free without the client's tpc_abort.
+func TestVoteErrorAbortsOn310(t *testing.T) {
+	srv := Start(t, Options{Profile: "z3101-py27"})
+	p := srv.Profile()
+	a, b := dial(t, srv), dial(t, srv)
+	a.register(srv)
+	b.register(srv)
+	tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
+	a.notify("tpc_begin", int64(2), pickle.Bytes("user"), pickle.Bytes("desc"), pickle.NewDict(0), pickle.Bytes(tid1.Bytes()), " ")
+	a.store(p, 2, 2, zodb.ZeroTID, record("two"))
+	if _, err := a.call("vote", int64(2)); remoteClass(t, err) != "ZODB.POSException.StorageTransactionError" {
+		t.Fatalf("vote under an old tid: %v, want StorageTransactionError", err)
+	}
+	b.commit(srv, 3, map[uint64]zodb.TID{3: zodb.ZeroTID}, record("three")) // would wait for the lock
+	if v := a.mustCall("tpc_abort", int64(2)); !pickle.IsNone(v) {
+		t.Fatalf("tpc_abort of the aborted transaction: %s", pickle.Repr(v))
 	}
 }

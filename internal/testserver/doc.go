@@ -9,7 +9,7 @@
 // the vote reply, or ZEO 5's vote list), invalidation payloads, one-way
 // error handling, digest authentication with MACs (3.x/4.x) and mutual TLS
 // (ZEO 5). Every behaviour comes from PROTOCOL.md and the captures of real
-// servers.
+// servers or, where they are silent, from the released servers' sources.
 //
 // In tests:
 //
@@ -25,10 +25,10 @@
 // client and listens again on the same port.
 //
 // Known gaps: no blobs (the blob methods raise Unsupported), no restorea;
-// a failed ZEO ≤ 4 vote's serialnos carries only the failing object's entry
-// (a real server also lists the stores that succeeded before it); a client
-// reply other than the heartbeat is ignored where 3.10/4.x servers drop the
-// client.
+// no invalidation-age (getInvalidations answers from the queue only, as
+// with the option's default); ZODB 3.9's synchronous undo after a store
+// that failed fails itself, where the real server still undoes and the
+// failure shows in serialnos at vote.
 //
 // Logging goes to Options.Logger (log/slog), silent by default.
 package testserver

@@ -56,14 +56,24 @@ func (e *serverEncoding) AppendMessage(dst []byte, m *zrpc.Message) ([]byte, err
 }
 
 // DecodeMessage refuses what the imitated server could not read, then
-// decodes.
+// decodes, then refuses a reply the imitated server would not take
+// (checkClientReply).
 func (e *serverEncoding) DecodeMessage(payload []byte) (*zrpc.Message, error) {
 	if e.pickle {
 		if err := e.prof.checkReadable(payload); err != nil {
 			return nil, err
 		}
 	}
-	return e.Encoding.DecodeMessage(payload)
+	m, err := e.Encoding.DecodeMessage(payload)
+	if err != nil {
+		return nil, err
+	}
+	if m.IsReply() {
+		if err := e.prof.checkClientReply(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Adapt keeps the server's own encoding: a server writes in its Python's

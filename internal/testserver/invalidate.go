@@ -16,9 +16,10 @@ type invalidated struct {
 
 // invalidations computes what the voted transaction t invalidates, as the
 // imitated server collects it while replaying the stores: objects stored
-// with a serial (new ones too from ZEO 5.2.2), objects undone; never
-// deleted ones (ZEO's _delete invalidates nothing). The result is kept on
-// the transaction for broadcast, which runs inside the store's Finish.
+// with a serial (new ones too from ZEO 5.2.2), objects undone, and objects
+// deleted on ZODB 3.9 only (3.10.1 stopped invalidating deleted objects).
+// The result is kept on the transaction for broadcast, which runs inside
+// the store's Finish.
 func (s *session) invalidations(t *txnInfo) []invalidated {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -38,6 +39,10 @@ func (s *session) invalidations(t *txnInfo) []invalidated {
 			}
 		case store.Undone:
 			add(o.OID, true)
+		case store.Deleted:
+			if s.prof.InvalidateDeleted {
+				add(o.OID, false)
+			}
 		}
 	}
 	for _, oid := range t.undone {
@@ -58,9 +63,12 @@ func (s *session) pendingInvalidations() ([]invalidated, bool) {
 	return s.txn.invalidated, true
 }
 
-// broadcast is the store's commit callback: it sends
-// invalidateTransaction to every registered client but the committer. It
-// runs before the committed state is visible, so a client always gets the
+// broadcast is the store's commit callback, the server's invalidate: it
+// queues the transaction for getInvalidations and sends
+// invalidateTransaction to every registered client but the committer.
+// ZEO ≤ 4 skip both for a transaction that invalidated nothing; ZEO 5 does
+// both for every transaction, with an empty list if need be. It runs
+// before the committed state is visible, so a client always gets the
 // invalidation before a load reply showing the new data.
 func (srv *Server) broadcast(ev store.Commit) {
 	sessions := srv.registered()
@@ -81,9 +89,10 @@ func (srv *Server) broadcast(ev store.Commit) {
 			inv = append(inv, invalidated{oid: oid})
 		}
 	}
-	if len(inv) == 0 {
+	if len(inv) == 0 && !srv.prof.zeo5() {
 		return
 	}
+	srv.invq.push(ev.TID, inv)
 	for _, ss := range sessions {
 		if ss == origin || (ev.Origin != nil && ss.storeSession() == ev.Origin) {
 			continue
@@ -92,22 +101,28 @@ func (srv *Server) broadcast(ev store.Commit) {
 	}
 }
 
-// sendInvalidation sends invalidateTransaction(tid, oids) in the form this
-// peer takes: bare oids, or (oid, version) pairs for version-API peers.
+// sendInvalidation sends invalidateTransaction(tid, oids).
 func (s *session) sendInvalidation(tid zodb.TID, inv []invalidated) {
+	s.send("invalidateTransaction", tidValue(tid), s.invalidationList(inv))
+}
+
+// invalidationList is a list of invalidated objects in the form this peer
+// takes: bare oids, or (oid, version) pairs for version-API peers, with
+// version None for what ZODB 3.8's own undo restored.
+func (s *session) invalidationList(inv []invalidated) *pickle.List {
 	l := make(pickle.List, len(inv))
 	for i, x := range inv {
 		if s.versionAPI {
 			var version pickle.Value = text("")
 			if x.undone && !s.adapter {
-				version = pickle.None // ZODB 3.8's undo
+				version = pickle.None
 			}
 			l[i] = pickle.Tuple{oidValue(x.oid), version}
 		} else {
 			l[i] = oidValue(x.oid)
 		}
 	}
-	s.send("invalidateTransaction", tidValue(tid), &l)
+	return &l
 }
 
 // send makes a one-way call from outside the session's own goroutines
@@ -122,44 +137,6 @@ func (s *session) send(method string, args ...pickle.Value) {
 			s.kill(err)
 		}
 	}
-}
-
-// invalidationQueueSize is ZEO's default invalidation-queue-size, which
-// the store's queue also uses.
-const invalidationQueueSize = 100
-
-// getInvalidations answers getInvalidations(since) from the store's queue.
-// A real server's queue also starts with the tid that was last when it
-// started, so a client current at that moment can catch up without
-// verifying its cache; the store's queue has no such entry, so that case
-// is answered from the transaction history, as long as it would have fit
-// in the queue.
-func (srv *Server) getInvalidations(since zodb.TID) (zodb.TID, []zodb.OID, bool) {
-	latest, oids, ok := srv.store.GetInvalidations(since)
-	if ok || since.Compare(srv.invqBase()) < 0 {
-		return latest, oids, ok
-	}
-	last := srv.store.LastTransaction()
-	if since.Compare(last) > 0 {
-		return zodb.ZeroTID, nil, false
-	}
-	seen := make(map[zodb.OID]bool)
-	oids = []zodb.OID{}
-	latest, n := since, 0
-	it := srv.store.Iterator(zodb.TIDFromUint64(since.Uint64()+1), last)
-	for rec, more := it.Next(); more; rec, more = it.Next() {
-		if n++; n > invalidationQueueSize {
-			return zodb.ZeroTID, nil, false
-		}
-		latest = rec.TID
-		for _, r := range rec.Records {
-			if !seen[r.OID] {
-				seen[r.OID] = true
-				oids = append(oids, r.OID)
-			}
-		}
-	}
-	return latest, oids, true
 }
 
 // sizeInfo is the argument of info(): the storage's length and size.

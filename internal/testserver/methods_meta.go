@@ -8,7 +8,6 @@ import (
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
 	"github.com/gozeo/gozeo/pickle"
-	"github.com/gozeo/gozeo/zodb"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -167,8 +166,8 @@ func (s *session) lastTransaction(c *call, args pickle.Tuple) (pickle.Value, err
 	return tidValue(s.srv.store.LastTransaction()), nil
 }
 
-// getInvalidations(tid) → None, or (latest_tid, oids) with oids as
-// (oid, ”) pairs for version-API peers.
+// getInvalidations(tid) → None, or (latest_tid, oids) from the server's
+// invalidation queue, the oids in this peer's form (invalidationList).
 func (s *session) getInvalidations(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if err := s.prof.arity("getInvalidations", args, 1, 0); err != nil {
 		return nil, err
@@ -177,30 +176,11 @@ func (s *session) getInvalidations(c *call, args pickle.Tuple) (pickle.Value, er
 	if err != nil {
 		return nil, err
 	}
-	latest, oids, ok := s.srv.getInvalidations(tid)
+	latest, objs, ok := s.srv.invq.since(tid, s.versionAPI && !s.adapter)
 	if !ok {
 		return pickle.None, nil
 	}
-	return pickle.Tuple{tidValue(latest), s.oidList(oids, false)}, nil
-}
-
-// oidList is a list of oids as invalidations carry them to this peer:
-// bare oids, or (oid, version) pairs where the version API is spoken
-// (version ” — or None for oids undone by ZODB 3.8's synchronous undo).
-func (s *session) oidList(oids []zodb.OID, undone bool) *pickle.List {
-	l := make(pickle.List, len(oids))
-	for i, oid := range oids {
-		if s.versionAPI {
-			var version pickle.Value = text("")
-			if undone && !s.adapter {
-				version = pickle.None
-			}
-			l[i] = pickle.Tuple{oidValue(oid), version}
-		} else {
-			l[i] = oidValue(oid)
-		}
-	}
-	return &l
+	return pickle.Tuple{tidValue(latest), s.invalidationList(objs)}, nil
 }
 
 // server_status() → the counters of ZEO's StorageStats.

@@ -234,20 +234,22 @@ func (s *session) vote(c *call, args pickle.Tuple) (pickle.Value, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	revote := t.voted != nil
+	answered := t.voted != nil || t.report != nil
 	switch {
-	case t.voting && (!revote || s.prof.caps().UndoAsync || s.prof.zeo5()):
+	case t.voting && (!answered || s.prof.caps().UndoAsync || s.prof.zeo5()):
+		// 3.10+ hold the commit lock after a vote, failed or not.
 		state := "waiting"
-		if revote {
+		if answered {
 			state = "locked"
 		}
 		s.mu.Unlock()
 		return nil, posErr("StorageTransactionError", text("Already voting ("+state+")"))
-	case revote:
-		// ZODB ≤ 3.9 vote again: serialnos again, then None.
-		res := t.voted
+	case answered:
+		// ZODB ≤ 3.9 vote again: the same serialnos again (the failure
+		// too), then None.
+		report := t.report
 		s.mu.Unlock()
-		if err := s.notify(s.ctx, "serialnos", s.serialnos(res)); err != nil {
+		if err := s.notify(s.ctx, "serialnos", report); err != nil {
 			return nil, errDeferred
 		}
 		return pickle.None, nil
@@ -269,7 +271,7 @@ func (s *session) vote(c *call, args pickle.Tuple) (pickle.Value, error) {
 			return nil, errDeferred // aborted while waiting: no answer, as in ZEO
 		}
 		if err != nil {
-			return s.voteFailed(id, err)
+			return s.voteFailed(t, id, err)
 		}
 		if s.prof.caps().StoreResultsInVote {
 			oids := res.ResolvedOIDs()
@@ -279,22 +281,19 @@ func (s *session) vote(c *call, args pickle.Tuple) (pickle.Value, error) {
 			}
 			return &l, nil
 		}
-		if err := s.notify(s.ctx, "serialnos", s.serialnos(res)); err != nil {
-			return nil, errDeferred
-		}
-		return pickle.None, nil
+		return s.report(t, s.serialnos(res.TID, res.Objects))
 	})
 }
 
-// serialnos is the ZEO ≤ 4 store report of a successful vote: (oid, tid)
-// per store, (oid, 'rs') per resolved conflict and, from 3.10, per object
-// undone by undoa.
-func (s *session) serialnos(res *store.VoteResult) *pickle.List {
+// serialnos lists the ZEO ≤ 4 store results of the changes a vote applied:
+// (oid, tid) per store, (oid, 'rs') per resolved conflict and, from 3.10,
+// per object undone by undoa. Deletes and read checks report nothing.
+func (s *session) serialnos(tid zodb.TID, applied []store.ObjectResult) *pickle.List {
 	l := pickle.List{}
-	for _, o := range res.Objects {
+	for _, o := range applied {
 		switch o.Kind {
 		case store.Stored:
-			l = append(l, pickle.Tuple{oidValue(o.OID), tidValue(res.TID)})
+			l = append(l, pickle.Tuple{oidValue(o.OID), tidValue(tid)})
 		case store.Resolved:
 			l = append(l, pickle.Tuple{oidValue(o.OID), bin(resolvedSerial)})
 		case store.Undone:
@@ -306,35 +305,42 @@ func (s *session) serialnos(res *store.VoteResult) *pickle.List {
 	return &l
 }
 
-// voteFailed reports a failed vote. ZEO ≤ 4: the failing object's entry
-// (oid, exception) in serialnos, then the reply None; the transaction
-// stays until tpc_abort. ZEO 5: the server aborts the transaction and the
-// vote's error reply carries the exception.
-func (s *session) voteFailed(id pickle.Value, err error) (pickle.Value, error) {
+// report sends a ZEO ≤ 4 vote's serialnos, kept for a ZODB ≤ 3.9 client
+// that votes again, and answers the vote with None.
+func (s *session) report(t *txnInfo, items *pickle.List) (pickle.Value, error) {
+	s.mu.Lock()
+	t.report = items
+	s.mu.Unlock()
+	if err := s.notify(s.ctx, "serialnos", items); err != nil {
+		return nil, errDeferred
+	}
+	return pickle.None, nil
+}
+
+// voteFailed reports a failed vote. ZEO ≤ 4, for a change that failed:
+// serialnos lists what the server applied before it, as a success would,
+// then (oid, exception) for the failure (PROTOCOL.md §9; the stores after
+// it are never tried), and the reply is None; the transaction keeps the
+// commit lock until tpc_abort. ZEO 5: the server aborts the transaction
+// and the vote's error reply carries the exception. Anything else (a tid
+// the client asked for that is too old, which the storage's tpc_begin
+// refuses) is the vote's error reply; 3.10+ servers abort the transaction
+// then.
+func (s *session) voteFailed(t *txnInfo, id pickle.Value, err error) (pickle.Value, error) {
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
 		s.srv.stats.conflicts.Add(1)
 	}
-	var ste *store.StorageTransactionError
-	if s.prof.caps().StoreResultsInVote || errors.As(err, &ste) {
-		if s.prof.zeo5() {
+	var ve *store.VoteError
+	if s.prof.caps().StoreResultsInVote || !errors.As(err, &ve) {
+		if s.prof.zeo5() || s.prof.caps().UndoAsync {
 			s.abortTxn(id)
 		}
 		return nil, err
 	}
-	oid := zodb.ZeroOID // undo failures are reported against z64
-	var pke *store.POSKeyError
-	switch {
-	case errors.As(err, &ce):
-		oid = ce.OID
-	case errors.As(err, &pke):
-		oid = pke.OID
-	}
-	item := pickle.Tuple{oidValue(oid), s.prof.exception(s.prof.pyErrorFrom(err))}
-	if err := s.notify(s.ctx, "serialnos", &pickle.List{item}); err != nil {
-		return nil, errDeferred
-	}
-	return pickle.None, nil
+	items := s.serialnos(ve.TID, ve.Applied)
+	*items = append(*items, pickle.Tuple{oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))})
+	return s.report(t, items)
 }
 
 // tpc_finish(txn) → the committed tid. Other clients get

@@ -48,6 +48,9 @@ type Profile struct {
 	// CountOneWay: ZODB ≤ 3.9 numbers the one-way calls it makes with a
 	// per-connection counter; later servers send msgid 0.
 	CountOneWay bool
+	// InvalidateDeleted: ZODB 3.9 invalidates the objects a transaction
+	// deleted (deleteObject); 3.10.1 stopped doing so.
+	InvalidateDeleted bool
 	// InvalidateNewObjects: ZEO 5.2.2+ invalidates objects created with
 	// serial z64 too; older servers leave them out (PROTOCOL.md §8).
 	InvalidateNewObjects bool
@@ -99,7 +102,7 @@ var profiles = []Profile{
 	{
 		Name: "z309-py26", Release: "ZODB 3.9 (ZEO 3.9) on Python 2.6",
 		Generation: zrpc.GenZ309, Python: 2, PickleProtocol: 1,
-		VersionAdapter: true, CountOneWay: true,
+		VersionAdapter: true, CountOneWay: true, InvalidateDeleted: true,
 	},
 	{
 		Name: "z3101-py27", Release: "ZODB 3.10.7 / ZEO 4.0 – 4.1 on Python 2.7",

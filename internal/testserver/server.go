@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
-	"github.com/gozeo/gozeo/zodb"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe once Close has
@@ -34,9 +33,7 @@ type Server struct {
 	stats stats
 
 	faults atomic.Pointer[Faults]
-	// base is the last tid when the server (re)started: the first entry
-	// of a real server's invalidation queue.
-	base   atomic.Pointer[zodb.TID]
+	invq   invalidationQueue
 	done   chan struct{} // closed by Close
 	ctx    context.Context
 	cancel context.CancelFunc // cancels ctx, at Close
@@ -102,7 +99,7 @@ func New(opts Options) (*Server, error) {
 		Logger:    s.log,
 	})
 	s.cleanup = append(s.cleanup, s.store.Subscribe(s.broadcast))
-	s.setInvqBase()
+	s.invq.fill(s.store)
 	s.SetFaults(opts.Faults)
 	return s, nil
 }
@@ -300,17 +297,10 @@ func (s *Server) Restart() error {
 	if err != nil {
 		return fmt.Errorf("testserver: restart: listening again on %s: %w", address, err)
 	}
-	s.setInvqBase()
+	s.invq.fill(s.store) // a real server reloads its queue from the storage
 	s.log.Info("testserver: restarted", "addr", address)
 	return s.listen(nl)
 }
-
-func (s *Server) setInvqBase() {
-	tid := s.store.LastTransaction()
-	s.base.Store(&tid)
-}
-
-func (s *Server) invqBase() zodb.TID { return *s.base.Load() }
 
 // dropConnections closes every client connection and waits for their
 // goroutines.

@@ -68,7 +68,10 @@ type txnInfo struct {
 	voting  bool // a vote is waiting or done
 	aborted bool // tpc_abort came while the vote waited
 	voted   *store.VoteResult
-	undone  []zodb.OID // oids of a synchronous undo (ZODB ≤ 3.9)
+	// report is the serialnos list a ZEO ≤ 4 vote sent, success or
+	// failure; ZODB ≤ 3.9 sends it again when the client votes again.
+	report *pickle.List
+	undone []zodb.OID // oids of a synchronous undo (ZODB ≤ 3.9)
 	// invalidated is what the commit invalidates, computed at tpc_finish.
 	invalidated []invalidated
 }
@@ -155,6 +158,12 @@ func (s *session) handle(m *zrpc.Message) {
 	c := &call{id: m.ID, name: m.Method, async: m.Flags&zrpc.FlagAsync != 0}
 	if s.log.Enabled(s.ctx, slog.LevelDebug) {
 		s.log.Debug("testserver: call", "method", c.name, "msgid", pickle.Repr(c.id), "one_way", c.async, "frame", s.frames)
+	}
+	if s.prof.zeo5() && isMinusOne(c.id) {
+		// ZEO 5 takes any message with msgid -1 for the client's
+		// keep-alive and ignores it, whatever its method.
+		s.log.Debug("testserver: ignoring a call with msgid -1 (ZEO 5 keep-alive rule)", "method", c.name)
+		return
 	}
 	if s.applyFaults(c) {
 		return

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -392,4 +393,46 @@ func tryCommitCtx(ctx context.Context, s *Session) (zodb.TID, error) {
 		return zodb.ZeroTID, err
 	}
 	return s.Finish("c")
+}
+
+// A failed vote says how far the replay got: a ZEO ≤ 4 server reports the
+// changes applied before the failure, then the failure, and nothing of the
+// changes after it.
+func TestVoteErrorReportsAppliedChanges(t *testing.T) {
+	st := newStore(t, Options{Resolve: func(c Conflict) ([]byte, bool) { return c.New, c.OID == oid(4) }})
+	a, b := st.NewSession(SessionOptions{}), st.NewSession(SessionOptions{})
+	base := commit(t, a, write{oid(2), zodb.ZeroTID, "v1"}, write{oid(4), zodb.ZeroTID, "v1"})
+	commit(t, a, write{oid(2), base, "v2"}, write{oid(4), base, "v2"})
+	last := st.LastTransaction()
+
+	_ = b.TpcBegin("t", TxnMeta{})
+	_ = b.Store("t", oid(1), zodb.ZeroTID, []byte("new"))
+	_ = b.Store("t", oid(4), base, []byte("merged")) // resolved
+	_ = b.Store("t", oid(2), base, []byte("stale"))  // conflicts
+	_ = b.Store("t", oid(3), zodb.ZeroTID, []byte("never tried"))
+	_, err := b.Vote(t.Context(), "t")
+	var ve *VoteError
+	if !errors.As(err, &ve) {
+		t.Fatalf("vote: %v, want a *VoteError", err)
+	}
+	want := []ObjectResult{{oid(1), Stored}, {oid(4), Resolved}}
+	if ve.OID != oid(2) || ve.TID.Compare(last) <= 0 || !slices.Equal(ve.Applied, want) {
+		t.Errorf("VoteError{TID %s, OID %s, Applied %v}, want tid after %s, oid 2, applied %v", ve.TID, ve.OID, ve.Applied, last, want)
+	}
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.OID != oid(2) || err.Error() != ce.Error() {
+		t.Errorf("the VoteError does not carry the conflict: %v", err)
+	}
+	if _, again := b.Vote(t.Context(), "t"); !errors.As(again, &ve) || ve.OID != oid(2) {
+		t.Errorf("second vote: %v, want the same VoteError", again)
+	}
+	b.Abort("t")
+
+	// An undo that fails is reported against z64.
+	_ = b.TpcBegin("u", TxnMeta{})
+	_ = b.Undo("u", []byte("no such transaction"))
+	if _, err := b.Vote(t.Context(), "u"); !errors.As(err, &ve) || ve.OID != zodb.ZeroOID || len(ve.Applied) != 0 {
+		t.Errorf("failed undo: %v", err)
+	}
+	b.Abort("u")
 }

@@ -44,8 +44,9 @@
 // that one). It runs before the new state becomes visible to readers, as
 // ZODB's tpc_finish callback does, so a session that queues the invalidation
 // on its connection is sure to send it before any load reply showing the new
-// data. [Store.GetInvalidations] answers getInvalidations from a bounded
-// queue of recent commits, as ZEO's invalidation queue does.
+// data. What each commit invalidates, and so what getInvalidations can
+// answer, differs between ZEO generations: the protocol layer decides it
+// from the event and keeps the server's invalidation queue itself.
 //
 // # Not modelled
 //

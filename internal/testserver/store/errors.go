@@ -137,6 +137,33 @@ func (e *MultipleUndoErrors) Unwrap() []error {
 	return errs
 }
 
+// VoteError is how Vote (and UndoNow) report a transaction one of whose
+// changes failed. Err is that change's failure (a *ConflictError,
+// *ReadConflictError, *POSKeyError, *UndoError or *MultipleUndoErrors);
+// errors.As and errors.Is see through to it. The other fields say how far
+// the replay got, which a ZEO ≤ 4 server reports: its serialnos lists the
+// changes applied before the failure, with the tid being committed, and
+// then the failure itself (PROTOCOL.md §9).
+type VoteError struct {
+	// TID is the tid the transaction was being committed under.
+	TID zodb.TID
+	// OID is the object the failing change named; ZeroOID for an undo,
+	// which ZEO reports against z64.
+	OID zodb.OID
+	// Applied lists the changes applied before the failing one, as
+	// VoteResult.Objects would have listed them. Later changes were not
+	// tried.
+	Applied []ObjectResult
+	// Err is the failure of the change.
+	Err error
+}
+
+// Error returns the failure's own message: the vote failed with it.
+func (e *VoteError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the failure of the change.
+func (e *VoteError) Unwrap() error { return e.Err }
+
 // ErrSessionClosed is returned by calls on a closed Session.
 var ErrSessionClosed = errors.New("store: session is closed")
 

@@ -19,9 +19,6 @@ type Options struct {
 	// whatever it returns. It is called with internal locks held and must
 	// not call the store.
 	Clock func() time.Time
-	// InvalidationQueueSize bounds how many recent commits GetInvalidations
-	// can answer for (ZEO's invalidation-queue-size); default 100.
-	InvalidationQueueSize int
 	// Resolve, when set, is offered every write conflict (and every undo a
 	// later change blocks) before the store gives up, like ZODB's
 	// tryToResolveConflict; it runs with internal locks held and must not
@@ -62,9 +59,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
-	}
-	if o.InvalidationQueueSize <= 0 {
-		o.InvalidationQueueSize = 100
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -21,7 +21,6 @@ type Store struct {
 	txns    []*txnMeta // committed transactions in tid order
 	lastTID zodb.TID
 	lastOID uint64 // highest oid handed out or stored
-	invq    []invalidation
 	subs    map[int]func(Commit)
 	nextSub int
 	lock    commitLock

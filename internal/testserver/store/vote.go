@@ -72,10 +72,12 @@ func (r *VoteResult) ResolvedOIDs() []zodb.OID {
 // other voters until they finish or abort (or until ctx is done, which
 // leaves the transaction open and returns ctx's error), chooses its tid and
 // applies its buffered changes. The first change that fails ends the vote
-// with that error: *ConflictError, *ReadConflictError, *POSKeyError,
-// *UndoError, *MultipleUndoErrors or *StorageTransactionError. A failed
-// transaction keeps the lock until Abort; voting it again returns the same
-// error.
+// with a *VoteError carrying that change's *ConflictError,
+// *ReadConflictError, *POSKeyError, *UndoError or *MultipleUndoErrors, and
+// what was applied before it. A tid the transaction asked for that is not
+// later than the last committed one fails it with a
+// *StorageTransactionError, as do calls out of order. A failed transaction
+// keeps the lock until Abort; voting it again returns the same error.
 func (s *Session) Vote(ctx context.Context, id any) (*VoteResult, error) {
 	t, err := s.lockTxn(ctx, id, "vote")
 	if err != nil {
@@ -201,7 +203,11 @@ func (st *Store) applyOpsLocked(t *txn) {
 			err = st.applyUndoLocked(t, o.undoID)
 		}
 		if err != nil {
-			st.failLocked(t, err)
+			failed := o.oid
+			if o.kind == opUndo {
+				failed = zodb.ZeroOID
+			}
+			st.failLocked(t, &VoteError{TID: t.tid, OID: failed, Applied: slices.Clone(t.results), Err: err})
 		}
 	}
 }
@@ -353,5 +359,4 @@ func (st *Store) publishLocked(t *txn) {
 		st.lastOID = max(st.lastOID, oid.Uint64())
 	}
 	st.txns = append(st.txns, meta)
-	st.pushInvalidationLocked(t.tid, t.changes.order)
 }
