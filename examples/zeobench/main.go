@@ -1,0 +1,294 @@
+// Command zeobench measures a ZEO server under load: it creates objects of a
+// chosen size, then runs concurrent workers that load them (and commit new
+// revisions at a chosen ratio) for a while, and reports operations per
+// second, throughput, latency percentiles, conflicts and errors.
+//
+//	go run ./examples/zeobench -profile z5-py3 -d 5s      # embedded test server
+//	go run ./examples/zeobench -addr localhost:8100 -c 32 -size 4096
+//
+// Against a real server it writes to the storage: use a scratch one.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gozeo/gozeo/internal/testserver"
+	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/zeo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is what the flags ask for.
+type config struct {
+	addr    string
+	profile string
+	conns   int
+	objects int
+	timeout time.Duration
+	opts    *zeo.Options
+	work    workload
+}
+
+// maxDataset bounds objects × size: the embedded server keeps everything
+// in memory, and so does a real server's cache of a benchmark this size.
+const maxDataset = 4 << 30
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, code := parseFlags(args, stderr)
+	if cfg == nil {
+		return code
+	}
+	if cfg.profile != "" {
+		addr, stop, err := startServer(cfg.profile)
+		if err != nil {
+			fmt.Fprintln(stderr, "zeobench:", err)
+			return 1
+		}
+		defer stop()
+		cfg.addr = addr
+	}
+
+	clients, err := connect(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "zeobench: cannot talk to %s\n  %v\n", cfg.addr, err)
+		if errors.Is(err, zeo.ErrReadOnly) {
+			fmt.Fprintln(stderr, "  the benchmark writes its own objects; point it at a writable scratch storage")
+		}
+		return 1
+	}
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	s := clients[0].Session()
+	w := &cfg.work
+	w.enc = pickle.EncoderOptions{Protocol: 3, Dialect: pickle.Python3}
+	if s.Encoding == "pickle-py2" {
+		w.enc = pickle.EncoderOptions{Protocol: 1, Dialect: pickle.Python2}
+	}
+	where := s.Server
+	if cfg.profile != "" {
+		where = fmt.Sprintf("an embedded test server imitating %s (%s)", cfg.profile, s.Server)
+	}
+	fmt.Fprintf(stdout, "zeobench: %s, protocol %s (%s)\n", where, s.Negotiated, s.Encoding)
+	fmt.Fprintf(stdout, "  %d workers on %d connection(s), %d objects of %s, commit ratio %.2f\n",
+		w.workers, len(clients), cfg.objects, describeRecord(w), w.ratio)
+
+	t0 := time.Now()
+	oids, txns, err := seed(ctx, clients[0], cfg.objects, w)
+	if err != nil {
+		fmt.Fprintf(stderr, "zeobench: creating the benchmark objects: %v\n", err)
+		if errors.Is(err, zeo.ErrReadOnly) {
+			fmt.Fprintln(stderr, "  the benchmark writes its own objects; point it at a writable scratch storage")
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "  created them in %d transactions (%s)\n", txns, time.Since(t0).Round(time.Millisecond))
+	limits := fmt.Sprintf("for %s", w.duration)
+	if w.maxOps > 0 {
+		limits += fmt.Sprintf(" or %d operations", w.maxOps)
+	}
+	fmt.Fprintf(stdout, "  running %s...\n\n", limits)
+
+	st, elapsed := measure(ctx, clients, oids, w)
+	report(stdout, st, elapsed)
+	switch {
+	case st.canceled:
+		fmt.Fprintf(stderr, "zeobench: interrupted after %s; the figures cover that time\n", elapsed.Round(time.Millisecond))
+		return 1
+	case st.disconnected:
+		fmt.Fprintln(stderr, "zeobench: the connection to the server was lost; the figures cover the time before")
+		return 1
+	case st.errs > 0:
+		fmt.Fprintf(stderr, "zeobench: %d operations failed (see the errors above)\n", st.errs)
+		return 1
+	}
+	return 0
+}
+
+// startServer starts an embedded test server on a loopback port.
+func startServer(profile string) (addr string, stop func(), err error) {
+	srv, err := testserver.New(testserver.Options{Profile: profile})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return "", nil, err
+	}
+	go srv.Serve(ln)
+	return ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// connect opens the benchmark's connections.
+func connect(ctx context.Context, cfg *config) ([]*zeo.Client, error) {
+	clients := make([]*zeo.Client, 0, cfg.conns)
+	for range cfg.conns {
+		dialCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
+		c, err := zeo.Dial(dialCtx, cfg.addr, cfg.opts)
+		cancel()
+		if err != nil {
+			for _, c := range clients {
+				c.Close()
+			}
+			return nil, err
+		}
+		clients = append(clients, c)
+	}
+	return clients, nil
+}
+
+// parseFlags reads the command line. It returns a nil config and the exit
+// status when the program should stop: 0 after -h, 2 for bad flags.
+func parseFlags(args []string, stderr io.Writer) (*config, int) {
+	fs := flag.NewFlagSet("zeobench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "server address: HOST:PORT, a Unix socket path, or zeo://HOST:PORT?storage=NAME")
+	profile := fs.String("profile", "", "instead of -addr, benchmark an embedded test server imitating this generation: "+strings.Join(testserver.ProfileNames(), ", "))
+	storage := fs.String("storage", "", "storage name to register (default \"1\")")
+	workers := fs.Int("c", 8, "concurrent workers")
+	conns := fs.Int("conns", 1, "connections the workers share (a ZEO connection carries one transaction at a time)")
+	duration := fs.Duration("d", 10*time.Second, "how long to run after the objects are created")
+	maxOps := fs.Int64("ops", 0, "stop after this many operations (a load, or a load and a commit) even before -d; 0: no limit")
+	size := fs.Int("size", 1024, "record size in bytes")
+	objects := fs.Int("objects", 1000, "objects to create and work on")
+	ratio := fs.Float64("commit-ratio", 0.1, "fraction of operations that also commit a new revision of the object, 0 to 1")
+	seedFlag := fs.Uint64("seed", 1, "seed of the workers' random choices of objects and operations")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up connecting after this long")
+	version := fs.String("version", "", "allow only this protocol version (e.g. Z308, Z3101, Z4, Z5, M5); default: negotiate")
+	user := fs.String("user", "", "user name for digest authentication (ZEO 3.x/4.x servers)")
+	password := fs.String("password", "", "password for digest authentication")
+	realm := fs.String("realm", "", "realm for digest authentication (default: the server's)")
+	useTLS := fs.Bool("tls", false, "connect with TLS (ZEO 5 servers with an <ssl> section)")
+	tlsCA := fs.String("tls-ca", "", "PEM file of the CA that signed the server's certificate (implies -tls)")
+	tlsCert := fs.String("tls-cert", "", "PEM client certificate; ZEO 5 TLS servers require one (implies -tls)")
+	tlsKey := fs.String("tls-key", "", "PEM key of -tls-cert")
+	tlsInsecure := fs.Bool("tls-insecure", false, "do not verify the server's certificate (testing only)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `zeobench measures a ZEO server of any generation under load. It creates
+-objects objects whose records are -size bytes, then runs -c workers for -d:
+each turn picks an object at random and loads it, and with probability
+-commit-ratio commits a new revision based on the revision it loaded, as an
+application would (a conflict means another worker committed the object in
+between; conflicts are counted, not retried). It then reports, for loads
+and commits, the count, operations per second, MB/s (10^6 bytes) and latency
+percentiles (p50, p90, p99, max), then conflicts and errors.
+
+It writes to the storage: point it at a scratch one, or use -profile to
+benchmark an embedded test server (a Go imitation of a server generation;
+its figures show the client's overhead, not a real server's).
+
+Usage:
+  zeobench -addr HOST:PORT [flags]
+  zeobench -profile NAME [flags]
+
+Examples:
+  zeobench -profile z5-py3 -d 5s
+  zeobench -addr localhost:8100 -c 32 -conns 4 -d 1m
+  zeobench -addr localhost:8100 -size 65536 -objects 200 -commit-ratio 0
+  zeobench -addr db:8100 -user alice -password secret -version Z3101
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nExit status: 0 on success, 1 when the server cannot be reached, operations failed\nor the run was interrupted (the figures measured so far are still printed), 2 for\nbad flags.")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0
+		}
+		return nil, 2
+	}
+	usage := func(format string, a ...any) (*config, int) {
+		fmt.Fprintf(stderr, "zeobench: "+format+"; see -h\n", a...)
+		return nil, 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usage("unexpected argument %q", fs.Arg(0))
+	case *addr == "" && *profile == "":
+		return usage("-addr is required (e.g. -addr localhost:8100), or -profile to benchmark an embedded test server")
+	case *addr != "" && *profile != "":
+		return usage("-addr and -profile exclude each other")
+	case *workers < 1 || *conns < 1 || *objects < 1:
+		return usage("-c, -conns and -objects must be at least 1")
+	case *size < 0 || *maxOps < 0:
+		return usage("-size and -ops must be 0 or more")
+	case *duration <= 0:
+		return usage("-d must be positive")
+	case !(*ratio >= 0 && *ratio <= 1):
+		return usage("-commit-ratio must be between 0 and 1")
+	case int64(*objects)*int64(*size) > maxDataset:
+		return usage("-objects × -size is over %d GiB", maxDataset>>30)
+	}
+	if *profile != "" {
+		if _, ok := testserver.LookupProfile(*profile); !ok {
+			return usage("unknown -profile %q (one of %s)", *profile, strings.Join(testserver.ProfileNames(), ", "))
+		}
+	}
+	cfg := &config{
+		addr: *addr, profile: *profile, conns: *conns, objects: *objects, timeout: *timeout,
+		opts: &zeo.Options{Storage: *storage, Label: "zeobench"},
+		work: workload{workers: *workers, duration: *duration, maxOps: *maxOps, ratio: *ratio, size: *size, seed: *seedFlag},
+	}
+	if *version != "" {
+		cfg.opts.Versions = []zeo.Version{zeo.Version(*version)}
+	}
+	if *user != "" {
+		cfg.opts.Credentials = &zeo.Credentials{User: *user, Password: *password, Realm: *realm}
+	}
+	if *useTLS || *tlsCA != "" || *tlsCert != "" {
+		tc, err := tlsConfig(*tlsCA, *tlsCert, *tlsKey, *tlsInsecure)
+		if err != nil {
+			return usage("%v", err)
+		}
+		cfg.opts.TLS = tc
+	}
+	return cfg, 0
+}
+
+// tlsConfig builds the client's TLS configuration from the -tls flags.
+func tlsConfig(caFile, certFile, keyFile string, insecure bool) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: insecure}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-tls-ca %s: no PEM certificate in it", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" {
+		if keyFile == "" {
+			keyFile = certFile
+		}
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
