@@ -116,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	addr := fs.String("addr", "", "server address: HOST:PORT, a Unix socket path, or zeo://HOST:PORT?storage=NAME (required unless -demo)")
 	storage := fs.String("storage", "", "storage name to register (default \"1\")")
 	oidFlag := fs.String("oid", "", "print only this object (0x2a, 2a or 16 hex digits)")
-	tidFlag := fs.String("tid", "", "with -oid or -graph: show revisions as of this transaction (LoadBefore); otherwise start the transaction walk at it")
+	tidFlag := fs.String("tid", "", "with -oid, or in a graph walk: show the revisions current as of this transaction (LoadBefore); in a transaction walk: start at it")
 	limit := fs.Int("n", 100, "stop after this many records (transaction walk) or objects (graph walk); 0 means no limit")
 	maxItems := fs.Int("items", 100, "show at most this many items of each dict, list, tuple or set; 0 shows all")
 	raw := fs.Bool("raw", false, "print records as hex dumps instead of decoding them")
