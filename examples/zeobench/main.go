@@ -11,8 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gozeo/gozeo/examples/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zeo"
@@ -162,9 +161,8 @@ func connect(ctx context.Context, cfg *config) ([]*zeo.Client, error) {
 func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs := flag.NewFlagSet("zeobench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "server address: HOST:PORT, a Unix socket path, or zeo://HOST:PORT?storage=NAME")
+	conn := cliflags.Register(fs, "")
 	profile := fs.String("profile", "", "instead of -addr, benchmark an embedded test server imitating this generation: "+strings.Join(testserver.ProfileNames(), ", "))
-	storage := fs.String("storage", "", "storage name to register (default \"1\")")
 	workers := fs.Int("c", 8, "concurrent workers")
 	conns := fs.Int("conns", 1, "connections the workers share (a ZEO connection carries one transaction at a time)")
 	duration := fs.Duration("d", 10*time.Second, "how long to run after the objects are created")
@@ -173,16 +171,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	objects := fs.Int("objects", 1000, "objects to create and work on")
 	ratio := fs.Float64("commit-ratio", 0.1, "fraction of operations that also commit a new revision of the object, 0 to 1")
 	seedFlag := fs.Uint64("seed", 1, "seed of the workers' random choices of objects and operations")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up connecting after this long")
-	version := fs.String("version", "", "allow only this protocol version (e.g. Z308, Z3101, Z4, Z5, M5); default: negotiate")
-	user := fs.String("user", "", "user name for digest authentication (ZEO 3.x/4.x servers)")
-	password := fs.String("password", "", "password for digest authentication")
-	realm := fs.String("realm", "", "realm for digest authentication (default: the server's)")
-	useTLS := fs.Bool("tls", false, "connect with TLS (ZEO 5 servers with an <ssl> section)")
-	tlsCA := fs.String("tls-ca", "", "PEM file of the CA that signed the server's certificate (implies -tls)")
-	tlsCert := fs.String("tls-cert", "", "PEM client certificate; ZEO 5 TLS servers require one (implies -tls)")
-	tlsKey := fs.String("tls-key", "", "PEM key of -tls-cert")
-	tlsInsecure := fs.Bool("tls-insecure", false, "do not verify the server's certificate (testing only)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `zeobench measures a ZEO server of any generation under load. It creates
 -objects objects whose records are -size bytes, then runs -c workers for -d:
@@ -225,9 +213,9 @@ Flags:
 	switch {
 	case fs.NArg() > 0:
 		return usage("unexpected argument %q", fs.Arg(0))
-	case *addr == "" && *profile == "":
-		return usage("-addr is required (e.g. -addr localhost:8100), or -profile to benchmark an embedded test server")
-	case *addr != "" && *profile != "":
+	case conn.Addr == "" && *profile == "":
+		return usage("%v, or -profile to benchmark an embedded test server", cliflags.ErrNoAddr)
+	case conn.Addr != "" && *profile != "":
 		return usage("-addr and -profile exclude each other")
 	case *workers < 1 || *conns < 1 || *objects < 1:
 		return usage("-c, -conns and -objects must be at least 1")
@@ -245,50 +233,13 @@ Flags:
 			return usage("unknown -profile %q (one of %s)", *profile, strings.Join(testserver.ProfileNames(), ", "))
 		}
 	}
+	opts, err := conn.Options("zeobench", false)
+	if err != nil {
+		return usage("%v", err)
+	}
 	cfg := &config{
-		addr: *addr, profile: *profile, conns: *conns, objects: *objects, timeout: *timeout,
-		opts: &zeo.Options{Storage: *storage, Label: "zeobench"},
+		addr: conn.Addr, profile: *profile, conns: *conns, objects: *objects, timeout: conn.Timeout, opts: opts,
 		work: workload{workers: *workers, duration: *duration, maxOps: *maxOps, ratio: *ratio, size: *size, seed: *seedFlag},
 	}
-	if *version != "" {
-		cfg.opts.Versions = []zeo.Version{zeo.Version(*version)}
-	}
-	if *user != "" {
-		cfg.opts.Credentials = &zeo.Credentials{User: *user, Password: *password, Realm: *realm}
-	}
-	if *useTLS || *tlsCA != "" || *tlsCert != "" {
-		tc, err := tlsConfig(*tlsCA, *tlsCert, *tlsKey, *tlsInsecure)
-		if err != nil {
-			return usage("%v", err)
-		}
-		cfg.opts.TLS = tc
-	}
 	return cfg, 0
-}
-
-// tlsConfig builds the client's TLS configuration from the -tls flags.
-func tlsConfig(caFile, certFile, keyFile string, insecure bool) (*tls.Config, error) {
-	cfg := &tls.Config{InsecureSkipVerify: insecure}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("-tls-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-tls-ca %s: no PEM certificate in it", caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if certFile != "" {
-		if keyFile == "" {
-			keyFile = certFile
-		}
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

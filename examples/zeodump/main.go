@@ -12,8 +12,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gozeo/gozeo/examples/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
@@ -113,8 +112,7 @@ func supports(c *zeo.Client, op zeo.Operation) bool {
 func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs := flag.NewFlagSet("zeodump", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "server address: HOST:PORT, a Unix socket path, or zeo://HOST:PORT?storage=NAME (required unless -demo)")
-	storage := fs.String("storage", "", "storage name to register (default \"1\")")
+	conn := cliflags.Register(fs, "required unless -demo")
 	oidFlag := fs.String("oid", "", "print only this object (0x2a, 2a or 16 hex digits)")
 	tidFlag := fs.String("tid", "", "with -oid, or in a graph walk: show the revisions current as of this transaction (LoadBefore); in a transaction walk: start at it")
 	limit := fs.Int("n", 100, "stop after this many records (transaction walk) or objects (graph walk); 0 means no limit")
@@ -123,16 +121,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	graph := fs.Bool("graph", false, "walk the objects reachable from the root even when the server has a transaction iterator")
 	demo := fs.Bool("demo", false, "start an embedded test server, write a small ZODB database to it and dump that (no -addr needed)")
 	profile := fs.String("profile", testserver.DefaultProfile, "with -demo: the server generation to imitate, which decides the pickles written: "+strings.Join(testserver.ProfileNames(), ", "))
-	timeout := fs.Duration("timeout", 10*time.Second, "give up connecting after this long")
-	version := fs.String("version", "", "allow only this protocol version (e.g. Z308, Z3101, Z4, Z5, M5); default: negotiate")
-	user := fs.String("user", "", "user name for digest authentication (ZEO 3.x/4.x servers)")
-	password := fs.String("password", "", "password for digest authentication")
-	realm := fs.String("realm", "", "realm for digest authentication (default: the server's)")
-	useTLS := fs.Bool("tls", false, "connect with TLS (ZEO 5 servers with an <ssl> section)")
-	tlsCA := fs.String("tls-ca", "", "PEM file of the CA that signed the server's certificate (implies -tls)")
-	tlsCert := fs.String("tls-cert", "", "PEM client certificate; ZEO 5 TLS servers require one (implies -tls)")
-	tlsKey := fs.String("tls-key", "", "PEM key of -tls-cert")
-	tlsInsecure := fs.Bool("tls-insecure", false, "do not verify the server's certificate (testing only)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `zeodump prints the records of a ZODB storage served by a ZEO server of any
 generation (ZODB 3.8 to ZEO 6), decoded: each object's class and its state,
@@ -185,9 +173,9 @@ Flags:
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
-	case *addr == "" && !*demo:
-		return usage("-addr is required (e.g. -addr localhost:8100), or -demo to try it without a server")
-	case *addr != "" && *demo:
+	case conn.Addr == "" && !*demo:
+		return usage("%v, or -demo to try it without a server", cliflags.ErrNoAddr)
+	case conn.Addr != "" && *demo:
 		return usage("-addr and -demo exclude each other")
 	case set["profile"] && !*demo:
 		return usage("-profile chooses the embedded server of -demo; use -version to restrict a real server's protocol")
@@ -201,9 +189,8 @@ Flags:
 	}
 
 	cfg := &config{
-		addr: *addr, limit: *limit, maxItems: *maxItems, raw: *raw, graph: *graph,
-		demo: *demo, profile: *profile, timeout: *timeout,
-		opts: &zeo.Options{Storage: *storage, ReadOnly: true, Label: "zeodump"},
+		addr: conn.Addr, limit: *limit, maxItems: *maxItems, raw: *raw, graph: *graph,
+		demo: *demo, profile: *profile, timeout: conn.Timeout,
 	}
 	if *oidFlag != "" {
 		oid, err := zodb.ParseOID(*oidFlag)
@@ -219,19 +206,11 @@ Flags:
 		}
 		cfg.tid = &tid
 	}
-	if *version != "" {
-		cfg.opts.Versions = []zeo.Version{zeo.Version(*version)}
+	opts, err := conn.Options("zeodump", true)
+	if err != nil {
+		return usage("%v", err)
 	}
-	if *user != "" {
-		cfg.opts.Credentials = &zeo.Credentials{User: *user, Password: *password, Realm: *realm}
-	}
-	if *useTLS || *tlsCA != "" || *tlsCert != "" {
-		tc, err := tlsConfig(*tlsCA, *tlsCert, *tlsKey, *tlsInsecure)
-		if err != nil {
-			return usage("%v", err)
-		}
-		cfg.opts.TLS = tc
-	}
+	cfg.opts = opts
 	return cfg, 0
 }
 
@@ -248,31 +227,4 @@ func explain(w io.Writer, addr string, err error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintln(w, "  hint: nothing answered in time; a ZEO 5 server with TLS waits silently for a TLS client (-tls)")
 	}
-}
-
-// tlsConfig builds the client's TLS configuration from the -tls flags.
-func tlsConfig(caFile, certFile, keyFile string, insecure bool) (*tls.Config, error) {
-	cfg := &tls.Config{InsecureSkipVerify: insecure}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("-tls-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-tls-ca %s: no PEM certificate in it", caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if certFile != "" {
-		if keyFile == "" {
-			keyFile = certFile
-		}
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

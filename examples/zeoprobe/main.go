@@ -11,8 +11,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,8 +18,8 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
+	"github.com/gozeo/gozeo/examples/internal/cliflags"
 	"github.com/gozeo/gozeo/zeo"
 )
 
@@ -32,18 +30,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("zeoprobe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "", "server address: HOST:PORT, a Unix socket path, or zeo://HOST:PORT?storage=NAME (required)")
-	storage := fs.String("storage", "", "storage name to register (default \"1\")")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up connecting after this long")
-	version := fs.String("version", "", "allow only this protocol version (e.g. Z308, Z3101, Z4, Z5, M5); default: negotiate")
-	user := fs.String("user", "", "user name for digest authentication (ZEO 3.x/4.x servers)")
-	password := fs.String("password", "", "password for digest authentication")
-	realm := fs.String("realm", "", "realm for digest authentication (default: the server's)")
-	useTLS := fs.Bool("tls", false, "connect with TLS (ZEO 5 servers with an <ssl> section)")
-	tlsCA := fs.String("tls-ca", "", "PEM file of the CA that signed the server's certificate (implies -tls)")
-	tlsCert := fs.String("tls-cert", "", "PEM client certificate; ZEO 5 TLS servers require one (implies -tls)")
-	tlsKey := fs.String("tls-key", "", "PEM key of -tls-cert")
-	tlsInsecure := fs.Bool("tls-insecure", false, "do not verify the server's certificate (testing only)")
+	conn := cliflags.Register(fs, "required")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `zeoprobe connects to a ZEO server and prints what it speaks: the version it
 announces, what gets negotiated and why, the message encoding, whether it
@@ -70,32 +57,21 @@ Flags:
 		}
 		return 2
 	}
-	if *addr == "" {
-		fmt.Fprintln(stderr, "zeoprobe: -addr is required (e.g. -addr localhost:8100); see -h")
+	if conn.Addr == "" {
+		fmt.Fprintf(stderr, "zeoprobe: %v; see -h\n", cliflags.ErrNoAddr)
+		return 2
+	}
+	opts, err := conn.Options("zeoprobe", true)
+	if err != nil {
+		fmt.Fprintln(stderr, "zeoprobe:", err)
 		return 2
 	}
 
-	opts := &zeo.Options{Storage: *storage, ReadOnly: true, Label: "zeoprobe"}
-	if *version != "" {
-		opts.Versions = []zeo.Version{zeo.Version(*version)}
-	}
-	if *user != "" {
-		opts.Credentials = &zeo.Credentials{User: *user, Password: *password, Realm: *realm}
-	}
-	if *useTLS || *tlsCA != "" || *tlsCert != "" {
-		cfg, err := tlsConfig(*tlsCA, *tlsCert, *tlsKey, *tlsInsecure)
-		if err != nil {
-			fmt.Fprintln(stderr, "zeoprobe:", err)
-			return 2
-		}
-		opts.TLS = cfg
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), conn.Timeout)
 	defer cancel()
-	c, err := zeo.Dial(ctx, *addr, opts)
+	c, err := zeo.Dial(ctx, conn.Addr, opts)
 	if err != nil {
-		explain(stderr, *addr, err)
+		explain(stderr, conn.Addr, err)
 		return 1
 	}
 	defer c.Close()
@@ -167,30 +143,4 @@ func report(ctx context.Context, w io.Writer, c *zeo.Client) {
 			fmt.Fprintf(w, "  %-20s no\n", op)
 		}
 	}
-}
-
-func tlsConfig(caFile, certFile, keyFile string, insecure bool) (*tls.Config, error) {
-	cfg := &tls.Config{InsecureSkipVerify: insecure}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-tls-ca %s: no PEM certificate in it", caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if certFile != "" {
-		if keyFile == "" {
-			keyFile = certFile
-		}
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }
