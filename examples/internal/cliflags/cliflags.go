@@ -59,7 +59,7 @@ func Register(fs *flag.FlagSet, addrNote string) *Conn {
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate (implies -tls)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM client certificate; ZEO 5 TLS servers require one (implies -tls)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM key of -tls-cert")
-	fs.BoolVar(&c.TLSInsecure, "tls-insecure", false, "do not verify the server's certificate (testing only)")
+	fs.BoolVar(&c.TLSInsecure, "tls-insecure", false, "connect with TLS without verifying the server's certificate (testing only)")
 	return c
 }
 
@@ -76,7 +76,7 @@ func (c *Conn) Options(label string, readOnly bool) (*zeo.Options, error) {
 	if c.User != "" {
 		opts.Credentials = &zeo.Credentials{User: c.User, Password: c.Password, Realm: c.Realm}
 	}
-	if c.TLS || c.TLSCA != "" || c.TLSCert != "" {
+	if c.TLS || c.TLSCA != "" || c.TLSCert != "" || c.TLSInsecure {
 		cfg, err := c.tlsConfig()
 		if err != nil {
 			return nil, err
