@@ -16,7 +16,7 @@ import (
 )
 
 // captureFrame is one frame of a real-server capture
-// (testdata/captures/*.jsonl, described in /work/shared/vectors/README.md).
+// (testdata/captures/*.jsonl, described in the workspace's shared/vectors/README.md).
 type captureFrame struct {
 	Conn    int
 	Dir     string // "c2s" or "s2c"

@@ -14,7 +14,7 @@ import (
 )
 
 // captureMessages decodes the server-to-client RPC messages of a pickle
-// capture (testdata/captures, see /work/shared/vectors/README.md).
+// capture (testdata/captures, see the workspace's shared/vectors/README.md).
 func captureMessages(t *testing.T, path string) []*Message {
 	t.Helper()
 	f, err := os.Open(path)

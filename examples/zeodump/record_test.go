@@ -12,7 +12,7 @@ import (
 )
 
 // Records stored by real ZODB clients, from the captures in
-// /work/shared/vectors (zeo5-full, zeo310-full): a PersistentMapping whose
+// the workspace's shared/vectors (zeo5-full, zeo310-full): a PersistentMapping whose
 // state is {'data': {'i': 0, 'rev': 2}}.
 const (
 	// ZODB 5.8 on Python 3.11: protocol 3, text keys, one memo across

@@ -25,7 +25,7 @@ import (
 
 // The replay tests prove the server against real ones: for every capture
 // of PROTOCOL.md's vectors (testdata/captures, copied from
-// /work/shared/vectors), a scripted client sends the captured client's
+// the workspace's shared/vectors), a scripted client sends the captured client's
 // frames to the profile of the same generation, translating the oids and
 // tids it learned from earlier replies, and every frame the server sends
 // must have the shape of the captured server's frame: same message id,

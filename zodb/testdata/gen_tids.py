@@ -2,7 +2,7 @@
 """Turn tids that real ZODB servers printed into test vectors for zodb's TimeStamp code.
 
 Input: captured_tids.log, lines copied verbatim from the wire-capture logs
-(/work/shared/vectors/*.log). Those logs were written by real ZODB clients talking to
+(the workspace's shared/vectors/*.log). Those logs were written by real ZODB clients talking to
 real ZEO servers (ZODB3 3.10.7 / 3.8.6 on Python 2.7, ZEO 5.4.1 / ZODB 5.8.1 on Python
 3.11), so every tid/time pair in them was computed by persistent's own TimeStamp code,
 not by us:
