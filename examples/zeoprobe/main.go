@@ -89,7 +89,11 @@ func explain(w io.Writer, addr string, err error) {
 	case errors.As(err, &pm):
 		fmt.Fprintf(w, "  the server announced %s; allowed versions: %v\n", pm.Announced, pm.Allowed)
 	case errors.As(err, &ae):
-		fmt.Fprintf(w, "  authentication required: yes (negotiated %s); pass -user and -password\n", ae.Version)
+		hint := "pass -user and -password"
+		if ae.User != "" {
+			hint = "check -user, -password and -realm"
+		}
+		fmt.Fprintf(w, "  authentication required: yes (negotiated %s); %s\n", ae.Version, hint)
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintln(w, "  hint: nothing answered in time; a ZEO 5 server with TLS waits silently for a TLS client (-tls)")
 	}
