@@ -33,6 +33,30 @@
 //
 // Accessors such as [AsBytes], [AsText], [AsInt] and [AsTuple] answer the
 // questions users actually ask ("these bytes, whether a py2 str or py3 bytes").
+//
+// # Decoding
+//
+// [Unmarshal] decodes one pickle. A [Decoder] decodes consecutive pickles
+// sharing one memo, as the class and state pickles of a ZODB record do.
+// Nothing is ever imported or executed: a constructed object is recorded
+// as an [*Object] naming what would have been called (a few constructors
+// of plain data, such as set and bytes, are read as that data). The hooks
+// of [DecoderOptions] let the caller vet or replace globals (FindGlobal)
+// and resolve persistent references (PersistentLoad); without them globals
+// stay [Global] values and references stay [PersistentRef] values. Nesting is
+// bounded (DecoderOptions.MaxDepth), so hostile input cannot exhaust the
+// stack. A failure is a [*DecodeError] giving the offset and opcode, and
+// wrapping a sentinel such as [ErrTruncated] for errors.Is.
+//
+// # Encoding
+//
+// [Marshal] and [Encoder] write protocols 0 to 3 byte for byte as Python 2.7's
+// cPickle or Python 3's pickle module would ([Dialect]), in ZEO's fast mode
+// or with a memo ([EncoderOptions]). A Go string is the native str of the
+// chosen Python; [Unicode], [ByteString] and [Bytes] pin down text and bytes
+// for either. An [*Exception] is written old-style for a Python 2.4 peer or
+// new-style for later ones ([Variant]), and [AsException] reads every
+// pickled exception form back into one view.
 package pickle
 
 import (

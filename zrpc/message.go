@@ -1,8 +1,63 @@
-// Package zrpc is the ZEO wire: size-prefixed frames (with the MAC mode of
-// authenticated 3.x/4.x sessions), the (msgid, flags, method, args) message
-// in pickle or msgpack, protocol-version negotiation across every ZEO
-// generation, and a multiplexed connection usable by a client, a server or a
-// proxy. It knows nothing of storage semantics.
+// Package zrpc is the ZEO wire protocol under the storage API: how bytes
+// become messages and messages become calls, for every ZEO generation from
+// ZEO 2.0 (ZODB 3.1) to ZEO 6. It knows nothing of storage semantics: the
+// zeo package builds the storage client on it. Every piece works on either
+// end of a connection, so a test server or a proxy uses it too.
+//
+// # Layers
+//
+// The package has three layers, each using only the ones below it:
+//
+//   - Frames. [FrameReader] and [FrameWriter] carry payloads, each behind a
+//     4-byte big-endian length prefix (PROTOCOL.md §2). They also implement
+//     the MAC mode of authenticated ZEO 2.2 – 4.x sessions
+//     ([FrameWriter.SetMACKey], [FrameReader.SetMACKey]).
+//   - Encodings. A [Message] is the (msgid, flags, method, args) tuple of
+//     every call and reply. An [Encoding] turns it into a frame payload and
+//     back: a [PickleEncoding] writing in the style of one ZEO release
+//     ([PickleStyle], [Preset]; Python 2 or Python 3 dialect), or the
+//     [MsgpackEncoding] of version M5. [EncodingFor] and [ServerEncoding]
+//     pick the one a negotiated version uses. Decoding accepts every
+//     protocol and dialect; arguments and results are values of the
+//     [pickle] package's model.
+//   - Connections. A [Conn] runs calls over a framer pair and an encoding:
+//     concurrent calls ([Conn.Call]) matched to their replies by msgid,
+//     one-way calls ([Conn.Notify]), the peer's calls handed to
+//     [ConnOptions.Handler] in wire order, heartbeats, and a
+//     [*DisconnectedError] for every call in flight when the connection
+//     ends.
+//
+// # Handshake and negotiation
+//
+// Before any message, each side sends its protocol [Version] as one raw
+// frame (PROTOCOL.md §3): the server announces its own, the client replies
+// with the version the connection will speak, and a server that does not
+// accept the reply closes the connection without a word. [ClientHandshake]
+// does the client side, choosing the reply with [Negotiate] among the
+// versions the caller allows; [ServerHandshake] does the server side as a
+// given [Generation] of ZEO server would. Servers adapt to the client's
+// version, so what a connection can do follows from the negotiated
+// version: [Version.Capabilities] and [Version.HasMethod] (calling a method
+// the server lacks makes every ZEO server drop the connection).
+//
+// A client therefore dials, wraps the net.Conn in a FrameReader and a
+// FrameWriter, runs ClientHandshake with them, and hands the same framers
+// (which may already hold frames the server sent after its version) to
+// [NewConn], with the encoding [EncodingFor] gives for the negotiated
+// version. The Conn example shows both ends. Servers of ZODB
+// 3.2 to ZEO 4 may then ask for digest authentication: [DigestHash],
+// [DigestResponse] and [DigestSessionKey] compute its values, and
+// [Conn.StartMAC] switches the connection to MAC'd frames.
+//
+// # Errors
+//
+// An exception the peer raised comes back as a [*RemoteError], whichever
+// reply shape its generation uses ([ErrorFromReply]; [ErrorReply] builds
+// replies for a server). Failures are typed and matched with errors.Is and
+// errors.As: [*NegotiationError] ([ErrProtocolMismatch]),
+// [*HandshakeError], [*FrameError] ([ErrFrameTooLarge],
+// [ErrFrameTruncated], [ErrMACMismatch], ...), [*MessageDecodeError]
+// ([ErrUndecodable]) and [*DisconnectedError] ([ErrDisconnected]).
 package zrpc
 
 import "github.com/gozeo/gozeo/pickle"
