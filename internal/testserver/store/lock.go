@@ -67,9 +67,3 @@ func (st *Store) releaseLocked(owner any) {
 	st.lock.holder = w.owner
 	close(w.granted)
 }
-
-func (st *Store) release(owner any) {
-	st.mu.Lock()
-	st.releaseLocked(owner)
-	st.mu.Unlock()
-}
