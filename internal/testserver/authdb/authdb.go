@@ -9,12 +9,12 @@
 package authdb
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/gozeo/gozeo/zrpc"
 )
 
 // DB is a password database: a realm and a hash per user. A DB is safe for
@@ -91,16 +91,15 @@ func (db *DB) CheckRealm(configured string) error {
 	return &RealmMismatchError{Database: realm, Configured: configured}
 }
 
-// HashPassword returns the 40 lowercase hex digits of
-// SHA-1("user:realm:password"), the hash a database line holds. Like ZEO's
+// HashPassword returns the hash a database line holds, the h_up of
+// [zrpc.DigestHash] that clients compute too. Like ZEO's
 // DigestDatabase, an empty realm (None) is spelled "None" in the hashed
 // string.
 func HashPassword(user, realm, password string) string {
 	if realm == "" {
 		realm = "None"
 	}
-	sum := sha1.Sum([]byte(user + ":" + realm + ":" + password))
-	return hex.EncodeToString(sum[:])
+	return zrpc.DigestHash(user, realm, password)
 }
 
 func checkUserName(user string) error {
