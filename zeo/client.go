@@ -6,8 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/singleflight"
-
+	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -28,8 +27,11 @@ type Client struct {
 	inval   *invalHub
 	lastTID atomic.Uint64 // highest tid known: connect tid, invalidations, own commits
 
-	loads singleflight.Group
-	oids  oidPool
+	loads loadTable
+	// maxTIDArg is MaxTID as a call argument, boxed once: every ZEO 5
+	// Load sends it.
+	maxTIDArg any
+	oids      oidPool
 
 	// txnSlot holds one token per transaction in progress: ZEO carries one
 	// transaction per connection.
@@ -62,6 +64,8 @@ func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 		tgt:     tgt,
 		log:     o.Logger,
 		txnSlot: make(chan struct{}, 1),
+
+		maxTIDArg: pickle.Bytes(append([]byte(nil), MaxTID[:]...)),
 	}
 	c.inval = newInvalHub(o.SubscriptionBuffer, c.log)
 	c.oids.c = c

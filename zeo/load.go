@@ -31,48 +31,7 @@ func (c *Client) Load(ctx context.Context, oid OID) (Revision, error) {
 	if err != nil {
 		return Revision{}, err
 	}
-	return c.coalesce(ctx, loadKey(oid, c.LastTID(), "c"), func(ctx context.Context) (Revision, error) {
-		return c.loadCurrent(ctx, method, oid)
-	})
-}
-
-// coalesce runs fn once for concurrent callers with the same key. The
-// shared request is not cancelled when the caller that started it leaves
-// (it ends with its reply or the connection); each caller's ctx bounds
-// only its own wait.
-func (c *Client) coalesce(ctx context.Context, key string, fn func(context.Context) (Revision, error)) (Revision, error) {
-	if err := ctx.Err(); err != nil {
-		return Revision{}, err
-	}
-	ch := c.loads.DoChan(key, func() (any, error) {
-		return fn(context.WithoutCancel(ctx))
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return Revision{}, r.Err
-		}
-		rev := r.Val.(Revision)
-		if r.Shared {
-			// Each caller owns the Data it gets.
-			rev.Data = append([]byte(nil), rev.Data...)
-		}
-		return rev, nil
-	case <-ctx.Done():
-		return Revision{}, ctx.Err()
-	}
-}
-
-// loadKey names a load for coalescing: the oid, the tid it is relative to
-// and the kind. For current loads the tid is the newest tid the client
-// knows of when the call starts, so a load started after an invalidation
-// never joins one started before it (which could return the old data).
-func loadKey(oid OID, at TID, kind string) string {
-	var b [17]byte
-	copy(b[:8], oid[:])
-	copy(b[8:16], at[:])
-	b[16] = kind[0]
-	return string(b[:])
+	return c.coalesce(ctx, loadKey{oid: oid, at: c.LastTID(), kind: loadCurrentKind}, method)
 }
 
 func (c *Client) loadCurrent(ctx context.Context, method string, oid OID) (Revision, error) {
@@ -80,7 +39,7 @@ func (c *Client) loadCurrent(ctx context.Context, method string, oid OID) (Revis
 	var args []any
 	switch {
 	case method == "loadBefore":
-		args = []any{pickle.Bytes(oid[:]), pickle.Bytes(MaxTID[:])}
+		args = []any{pickle.Bytes(oid[:]), c.maxTIDArg}
 	case c.sess().caps.VersionsAPI: // ≤ Z308: every read names the (empty) version
 		args = []any{pickle.Bytes(oid[:]), ""}
 	default:
@@ -148,17 +107,18 @@ func (c *Client) LoadBefore(ctx context.Context, oid OID, before TID) (Revision,
 	if err != nil {
 		return Revision{}, err
 	}
-	return c.coalesce(ctx, loadKey(oid, before, "b"), func(ctx context.Context) (Revision, error) {
-		o := op{method: method, oid: oid, oidKnown: true}
-		v, err := c.call(ctx, o, pickle.Bytes(oid[:]), pickle.Bytes(before[:]))
-		if err != nil {
-			return Revision{}, err
-		}
-		if pickle.IsNone(v) {
-			return Revision{}, &NotFoundError{OID: oid, Before: before, Method: method, Server: c.addr, Version: c.version()}
-		}
-		return c.parseLoadBefore(method, v)
-	})
+	return c.coalesce(ctx, loadKey{oid: oid, at: before, kind: loadBeforeKind}, method)
+}
+
+func (c *Client) loadBefore(ctx context.Context, method string, oid OID, before TID) (Revision, error) {
+	v, err := c.call(ctx, op{method: method, oid: oid, oidKnown: true}, pickle.Bytes(oid[:]), pickle.Bytes(before[:]))
+	if err != nil {
+		return Revision{}, err
+	}
+	if pickle.IsNone(v) {
+		return Revision{}, &NotFoundError{OID: oid, Before: before, Method: method, Server: c.addr, Version: c.version()}
+	}
+	return c.parseLoadBefore(method, v)
 }
 
 // LoadSerial returns the data of the revision of oid written by
