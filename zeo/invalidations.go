@@ -183,13 +183,6 @@ func (h *invalHub) end(err error) {
 	}
 }
 
-// lastPublished returns the newest tid the hub has seen.
-func (h *invalHub) lastPublished() TID {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.last
-}
-
 // errTooManyAtConnect ends a connection whose server sent an unbounded
 // stream of invalidations before the connect tid was known.
 var errTooManyAtConnect = errors.New("zeo: the server sent more than 65536 invalidations while the connection was being set up")
