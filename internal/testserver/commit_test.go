@@ -331,7 +331,7 @@ func TestFailedVoteListsEarlierStores(t *testing.T) {
 			a.register(srv)
 			b.register(srv)
 			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{2: base}, record("a"))
-			b.pending()
+			b.next() // a's invalidateTransaction, which may still be on its way
 
 			b.beginTxn(p, 2)
 			b.store(p, 2, 1, zodb.ZeroTID, record("new"))
