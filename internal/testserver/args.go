@@ -29,6 +29,18 @@ func (p Profile) argTID(v pickle.Value) (zodb.TID, error) {
 	return zodb.TID(b), nil
 }
 
+// argOIDTID reads the (oid, tid) pair that leads the arguments of the
+// reads at a tid (loadBefore, loadSerial) and of the writes against a
+// serial (storea, deleteObject, checkCurrentSerialInTransaction).
+func (p Profile) argOIDTID(args pickle.Tuple) (zodb.OID, zodb.TID, error) {
+	oid, err := p.argOID(args[0])
+	if err != nil {
+		return zodb.OID{}, zodb.TID{}, err
+	}
+	tid, err := p.argTID(args[1])
+	return oid, tid, err
+}
+
 // argOptTID reads a tid that may be None.
 func (p Profile) argOptTID(v pickle.Value) (zodb.TID, bool, error) {
 	if v == nil || pickle.IsNone(v) {

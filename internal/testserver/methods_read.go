@@ -1,8 +1,8 @@
 package testserver
 
 import (
+	"bytes"
 	"errors"
-	"reflect"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
 	"github.com/gozeo/gozeo/pickle"
@@ -100,11 +100,7 @@ func (s *session) loadBefore(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if err := s.prof.arity("loadBefore", args, 2, 0); err != nil {
 		return nil, err
 	}
-	oid, err := s.prof.argOID(args[0])
-	if err != nil {
-		return nil, err
-	}
-	tid, err := s.prof.argTID(args[1])
+	oid, tid, err := s.prof.argOIDTID(args)
 	if err != nil {
 		return nil, err
 	}
@@ -128,11 +124,7 @@ func (s *session) loadSerial(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if err := s.prof.arity("loadSerial", args, 2, 0); err != nil {
 		return nil, err
 	}
-	oid, err := s.prof.argOID(args[0])
-	if err != nil {
-		return nil, err
-	}
-	serial, err := s.prof.argTID(args[1])
+	oid, serial, err := s.prof.argOIDTID(args)
 	if err != nil {
 		return nil, err
 	}
@@ -308,13 +300,25 @@ func (s *session) iteratorStart(c *call, args pickle.Tuple) (pickle.Value, error
 	if !ok {
 		stop = zodb.TIDFromUint64(^uint64(0))
 	}
-	it := &iterState{txns: s.srv.store.Iterator(start, stop), isTxn: true}
+	return s.addIterator(&iterState{txns: s.srv.store.Iterator(start, stop), isTxn: true}), nil
+}
+
+// addIterator registers it under a new iterator id.
+func (s *session) addIterator(it *iterState) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.nextIter
 	s.nextIter++
 	s.iters[id] = it
-	return id, nil
+	return id
+}
+
+// dropIterator forgets iterator id: exhausted, or garbage-collected by
+// the client.
+func (s *session) dropIterator(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.iters, id)
 }
 
 // iterator lookup: a KeyError as Python's dict raises it.
@@ -344,9 +348,7 @@ func (s *session) iteratorNext(c *call, args pickle.Tuple) (pickle.Value, error)
 	}
 	rec, ok := it.txns.Next()
 	if !ok {
-		s.mu.Lock()
-		delete(s.iters, id)
-		s.mu.Unlock()
+		s.dropIterator(id)
 		return pickle.None, nil
 	}
 	it.last = &rec
@@ -377,13 +379,7 @@ func (s *session) iteratorRecordStart(c *call, args pickle.Tuple) (pickle.Value,
 	if it.last.TID != tid {
 		return nil, s.prof.builtinErr("Exception", text("Out-of-order request for record iterator for transaction "+pickle.Repr(args[1])))
 	}
-	rit := &iterState{records: it.last.Records}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.nextIter
-	s.nextIter++
-	s.iters[id] = rit
-	return id, nil
+	return s.addIterator(&iterState{records: it.last.Records}), nil
 }
 
 // iterator_record_next(iid) → None at the end, else (oid, tid, data,
@@ -400,9 +396,7 @@ func (s *session) iteratorRecordNext(c *call, args pickle.Tuple) (pickle.Value, 
 		return nil, s.prof.builtinErr("AttributeError", text("transaction iterator used as a record iterator"))
 	}
 	if len(it.records) == 0 {
-		s.mu.Lock()
-		delete(s.iters, id)
-		s.mu.Unlock()
+		s.dropIterator(id)
 		return pickle.None, nil
 	}
 	r := it.records[0]
@@ -519,7 +513,7 @@ func (s *session) stale(oid zodb.OID, serial pickle.Value) bool {
 		return true
 	}
 	b, _ := pickle.AsBytes(serial)
-	return !reflect.DeepEqual(b, tid.Bytes())
+	return !bytes.Equal(b, tid[:])
 }
 
 // endZeoVerify(): one-way; answered by endVerify().

@@ -7,6 +7,7 @@ import (
 	"github.com/gozeo/gozeo/internal/testserver/store"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
+	"github.com/gozeo/gozeo/zrpc"
 )
 
 // resolvedSerial is ZODB ≤ 4's ResolvedSerial: the serialnos entry of an
@@ -92,11 +93,7 @@ func (s *session) storea(c *call, args pickle.Tuple) (pickle.Value, error) {
 			return nil, err
 		}
 	}
-	oid, err := s.prof.argOID(args[0])
-	if err != nil {
-		return nil, err
-	}
-	serial, err := s.prof.argTID(args[1])
+	oid, serial, err := s.prof.argOIDTID(args)
 	if err != nil {
 		return nil, err
 	}
@@ -123,12 +120,7 @@ func (s *session) txnOp(name string, args pickle.Tuple) (zodb.OID, zodb.TID, err
 	if _, _, err := s.checkTxn(args[2], true); err != nil {
 		return zodb.OID{}, zodb.TID{}, err
 	}
-	oid, err := s.prof.argOID(args[0])
-	if err != nil {
-		return zodb.OID{}, zodb.TID{}, err
-	}
-	serial, err := s.prof.argTID(args[1])
-	return oid, serial, err
+	return s.prof.argOIDTID(args)
 }
 
 // deleteObject(oid, serial, txn): buffered delete (Z309+).
@@ -211,11 +203,7 @@ func (s *session) undo(c *call, args pickle.Tuple) (pickle.Value, error) {
 		s.mu.Lock()
 		t.undone = append(t.undone, oids...)
 		s.mu.Unlock()
-		l := make(pickle.List, len(oids))
-		for i, o := range oids {
-			l[i] = oidValue(o)
-		}
-		return pickle.Tuple{tidValue(tid), &l}, nil
+		return pickle.Tuple{tidValue(tid), oidList(oids)}, nil
 	})
 }
 
@@ -274,12 +262,7 @@ func (s *session) vote(c *call, args pickle.Tuple) (pickle.Value, error) {
 			return s.voteFailed(t, id, err)
 		}
 		if s.prof.caps().StoreResultsInVote {
-			oids := res.ResolvedOIDs()
-			l := make(pickle.List, len(oids))
-			for i, o := range oids {
-				l[i] = oidValue(o)
-			}
-			return &l, nil
+			return oidList(res.ResolvedOIDs()), nil
 		}
 		return s.report(t, s.serialnos(res.TID, res.Objects))
 	})
@@ -339,7 +322,7 @@ func (s *session) voteFailed(t *txnInfo, id pickle.Value, err error) (pickle.Val
 		return nil, err
 	}
 	items := s.serialnos(ve.TID, ve.Applied)
-	*items = append(*items, pickle.Tuple{oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))})
+	*items = append(*items, zrpc.SerialnosItem(oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))))
 	return s.report(t, items)
 }
 

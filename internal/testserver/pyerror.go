@@ -79,6 +79,15 @@ func bin(b []byte) pickle.Value { return pickle.Bytes(b) }
 func oidValue(o zodb.OID) pickle.Value { return pickle.Bytes(o.Bytes()) }
 func tidValue(t zodb.TID) pickle.Value { return pickle.Bytes(t.Bytes()) }
 
+// oidList is a list of oids as bytes.
+func oidList(oids []zodb.OID) *pickle.List {
+	l := make(pickle.List, len(oids))
+	for i, o := range oids {
+		l[i] = oidValue(o)
+	}
+	return &l
+}
+
 // optValue is None for a nil Go value.
 func optValue(v pickle.Value) pickle.Value {
 	if v == nil {

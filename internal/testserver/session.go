@@ -237,11 +237,7 @@ func (s *session) oneWayFailed(c *call, err error) {
 func (s *session) replyError(c *call, err error) {
 	pe := s.prof.pyErrorFrom(err)
 	s.log.Debug("testserver: call raised", "method", c.name, "exception", pe.Error())
-	shape := zrpc.ShapeClassInstance
-	if s.prof.zeo5() {
-		shape = zrpc.ShapeNameState
-	}
-	m := zrpc.ErrorReply(c.id, s.prof.exception(pe), shape)
+	m := zrpc.ErrorReply(c.id, s.prof.exception(pe), zrpc.ErrorShapeFor(s.prof.Announce()))
 	if err := s.conn.Send(s.ctx, m); err != nil {
 		s.log.Debug("testserver: error reply not sent", "method", c.name, "err", err)
 	}
