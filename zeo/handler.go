@@ -101,13 +101,13 @@ func (c *Client) parseSerialnos(items []any) []StoreResult {
 			case string(b) == resolvedSerial:
 				r.Resolved = true
 			default:
-				r.Err = &ServerError{Class: "?", Message: "unexpected serial " + pickle.ReprBytes(b), Method: "store", Server: c.addr, Version: c.version()}
+				r.Err = c.shape("store", "(oid, 8-byte serial), (oid, 'rs') or (oid, exception)", pair[1])
 			}
 		} else if re, ok := zrpc.ExceptionValue(pair[1]); ok {
 			re.Method = "store"
 			r.Err = c.fromRemote(re, op{method: "store", oid: oid, oidKnown: true})
 		} else {
-			r.Err = &ServerError{Class: "?", Message: "unreadable store result " + pickle.Repr(pair[1]), Method: "store", Server: c.addr, Version: c.version()}
+			r.Err = c.shape("store", "(oid, 8-byte serial), (oid, 'rs') or (oid, exception)", pair[1])
 		}
 		out = append(out, r)
 	}
