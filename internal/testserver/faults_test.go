@@ -192,3 +192,27 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestRestartDropsConnectionInHandshake(t *testing.T) {
+	// A client that has connected but not yet answered the version is
+	// dropped by Restart like the others, rather than holding Restart
+	// until the handshake times out.
+	srv := Start(t, Options{Profile: "z5-py3"})
+	silent := rawDial(t, srv, nil)
+	restarted := make(chan error, 1)
+	go func() { restarted <- srv.Restart() }()
+	select {
+	case err := <-restarted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Restart still waiting after %v for a connection in its handshake", waitTimeout)
+	}
+	silent.nc.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := silent.fr.ReadFrame(); err == nil {
+		t.Fatal("the connection in its handshake survived the restart")
+	}
+	again := dial(t, srv)
+	again.mustCall("register", "1", false)
+}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +45,7 @@ type Server struct {
 	listener  net.Listener
 	addr      net.Addr
 	sessions  map[*session]struct{}
+	accepted  map[net.Conn]struct{} // every open connection, from accept on, handshake included
 	closed    bool
 	fatal     error          // an accept error that stopped serving
 	fatalCh   chan struct{}  // closed when fatal is set
@@ -72,6 +75,7 @@ func New(opts Options) (*Server, error) {
 		done:     make(chan struct{}),
 		fatalCh:  make(chan struct{}),
 		sessions: make(map[*session]struct{}),
+		accepted: make(map[net.Conn]struct{}),
 		start:    time.Now(),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -251,9 +255,15 @@ func (s *Server) acceptLoop(l net.Listener) {
 			return
 		}
 		s.conns.Add(1)
+		s.accepted[nc] = struct{}{}
 		s.mu.Unlock()
 		go func() {
 			defer s.conns.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.accepted, nc)
+				s.mu.Unlock()
+			}()
 			s.serveConn(nc)
 		}()
 	}
@@ -303,16 +313,19 @@ func (s *Server) Restart() error {
 }
 
 // dropConnections closes every client connection and waits for their
-// goroutines.
+// goroutines. Connections still in their TLS or version handshake have no
+// session yet; closing them too keeps Restart from waiting out their
+// handshake timeout.
 func (s *Server) dropConnections() {
 	s.mu.Lock()
-	var sessions []*session
-	for ss := range s.sessions {
-		sessions = append(sessions, ss)
-	}
+	sessions := slices.Collect(maps.Keys(s.sessions))
+	accepted := slices.Collect(maps.Keys(s.accepted))
 	s.mu.Unlock()
 	for _, ss := range sessions {
 		ss.kill(errServerGone)
+	}
+	for _, nc := range accepted {
+		nc.Close()
 	}
 	s.conns.Wait()
 }
