@@ -359,6 +359,7 @@ func TestHostileLengthBoundedMemory(t *testing.T) {
 		{"2 GiB claimed, 6 bytes sent", "7fffffff", 6, MaxFramePayload, 1 << 20},
 		{"4 GiB prefix (MAC bit), 6 bytes sent", "ffffffff", 6, MaxFramePayload, 1 << 20},
 		{"100 MiB claimed, 1 MiB sent", "06400000", 1 << 20, 0, 8 << 20},
+		{"100 MiB claimed, just under an eighth sent", "06400000", 100<<20/8 - 1, 0, 32 << 20},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -386,6 +387,25 @@ func TestHostileLengthBoundedMemory(t *testing.T) {
 			t.Fatalf("got %v after %d bytes allocated, want ErrFrameTooLarge at once", err, alloc)
 		}
 	})
+}
+
+// A genuine large frame costs little more than its size: the reader
+// allocates the whole payload once an eighth of it has arrived rather
+// than growing a buffer step by step.
+func TestLargeFrameAllocatesAboutItsSize(t *testing.T) {
+	const size = 16 << 20
+	wire := writeFrames(t, nil, make([]byte, size))
+	var got []byte
+	var err error
+	alloc := measureAlloc(func() {
+		got, err = NewFrameReader(bytes.NewReader(wire)).ReadFrame()
+	})
+	if err != nil || len(got) != size {
+		t.Fatalf("ReadFrame: %d bytes, %v", len(got), err)
+	}
+	if limit := uint64(size + size/4); alloc > limit {
+		t.Fatalf("allocated %d bytes for a %d-byte frame (limit %d)", alloc, size, limit)
+	}
 }
 
 // countingWriter counts Write calls.
