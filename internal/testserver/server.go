@@ -283,7 +283,7 @@ func (s *Server) Restart() error {
 	l := s.listener
 	if l == nil {
 		s.mu.Unlock()
-		return errors.New("testserver: Restart before Serve")
+		return errors.New("testserver: Restart of a server that is not listening; start it with Start, Serve or ListenAndServe first, and do not call Restart concurrently")
 	}
 	s.listener = nil
 	s.mu.Unlock()

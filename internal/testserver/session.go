@@ -169,17 +169,17 @@ func (s *session) handle(m *zrpc.Message) {
 		return
 	}
 	fn, err := s.lookup(c.name)
-	if err == nil {
-		args, ok := pickle.AsTuple(m.Args)
-		if !ok {
-			err = s.prof.builtinErr("TypeError", text(c.name+"() argument after * must be a sequence, not "+describe(m.Args)))
-		} else {
-			v, ferr := fn(s, c, pickle.Tuple(args))
-			s.finish(c, v, ferr)
-			return
-		}
+	if err != nil {
+		s.finish(c, nil, err)
+		return
 	}
-	s.finish(c, nil, err)
+	args, ok := pickle.AsTuple(m.Args)
+	if !ok {
+		s.finish(c, nil, s.prof.builtinErr("TypeError", text(c.name+"() argument after * must be a sequence, not "+describe(m.Args))))
+		return
+	}
+	v, err := fn(s, c, pickle.Tuple(args))
+	s.finish(c, v, err)
 }
 
 // finish answers c with v or err, unless the method answers later.
