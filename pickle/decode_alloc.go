@@ -4,8 +4,9 @@ package pickle
 // byte strings (oids, tids), text, and the interface boxes that hold them
 // as Values. Allocating each on its own would dominate decoding time, so
 // the values of one pickle are carved from a few blocks instead: the first
-// block (firstChunk) holds room for a typical ZEO message, and each kind of
-// value gets blocks of growing size after that. The blocks are dropped when
+// block holds room for a typical ZEO message (firstChunk, or the smaller
+// smallChunk when little input is left), and each kind of value gets
+// blocks sized from the input left after that. The blocks are dropped when
 // the pickle is decoded, never reused, so values stay valid for as long as
 // they are referenced; the cost is that keeping one value of a pickle keeps
 // the blocks it shares with the others (see Decoder).
@@ -43,9 +44,30 @@ type firstChunk struct {
 	box   boxChunk
 }
 
+// smallPickle is the input left, in bytes, up to which a pickle's first
+// block is a smallChunk: most ZEO requests and replies (a loadBefore
+// reply is about 45 bytes) need a few tuples and byte strings, and the
+// room firstChunk keeps for lists, dicts and more values would be
+// allocated for nothing.
+const smallPickle = 64
+
+// smallChunk is the first block of a pickle of at most smallPickle bytes.
+// A value it has no room for is carved from a block of its own, as after
+// a firstChunk.
+type smallChunk struct {
+	vals [8]Value
+	box  smallBoxChunk
+}
+
 // arm points the free lists at the pickle's first block.
 func (m *pickleMem) arm() {
 	m.armed = true
+	if m.first == nil && m.left() <= smallPickle {
+		c := new(smallChunk)
+		m.vals = c.vals[:]
+		m.box.armSmall(&c.box)
+		return
+	}
 	c := m.first
 	if c == nil {
 		c = new(firstChunk)
@@ -63,11 +85,15 @@ func (m *pickleMem) drop() { *m = pickleMem{} }
 // block: as many as the input left can still need, between lo and hi.
 // Sizing from the input rather than doubling keeps the waste small.
 func (m *pickleMem) refill(perValue, lo, hi int) int {
-	left := m.end
-	if m.pos != nil {
-		left -= *m.pos
+	return min(max(m.left()/perValue, lo), hi)
+}
+
+// left returns the number of input bytes not decoded yet.
+func (m *pickleMem) left() int {
+	if m.pos == nil {
+		return m.end
 	}
-	return min(max(left/perValue, lo), hi)
+	return m.end - *m.pos
 }
 
 // carve returns the next element of *free, allocating a block (see
@@ -136,11 +162,15 @@ func (m *pickleMem) copyBytes(b []byte) []byte {
 	return c
 }
 
-// byteRoom returns n bytes of a pointer-free block.
+// byteRoom returns n bytes of a pointer-free block. A block grows with
+// the pickle's byte strings but is never larger than n plus the input
+// left, which bounds the bytes the rest of the pickle can copy (text
+// decoded from protocol 0 can outgrow its input; it then gets another
+// block): a short message does not pay for a 256-byte block.
 func (m *pickleMem) byteRoom(n int) []byte {
 	if n > len(m.bytes) {
 		m.byteSize = min(max(2*m.byteSize, 256), 4096)
-		m.bytes = make([]byte, m.byteSize)
+		m.bytes = make([]byte, min(m.byteSize, n+m.left()))
 	}
 	c := m.bytes[:n:n]
 	m.bytes = m.bytes[n:]

@@ -9,7 +9,11 @@ type boxMem struct{}
 
 type boxChunk struct{}
 
+type smallBoxChunk struct{}
+
 func (b *boxMem) arm(*boxChunk) {}
+
+func (b *boxMem) armSmall(*smallBoxChunk) {}
 
 func (m *pickleMem) boxTuple(t Tuple) Value       { return t }
 func (m *pickleMem) boxByteString(b []byte) Value { return ByteString(b) }

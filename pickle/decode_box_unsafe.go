@@ -68,6 +68,20 @@ func (b *boxMem) arm(c *boxChunk) {
 	b.hdrs, b.strs, b.words, b.refs, b.globals = c.hdrs[:], c.strs[:], c.words[:], c.refs[:], c.globals[:]
 }
 
+// smallBoxChunk is the box storage in a smallChunk: a short message's
+// tuples and byte strings, its method name, a tid or two as int64.
+type smallBoxChunk struct {
+	hdrs    [6]Tuple
+	strs    [2]string
+	words   [2]uint64
+	refs    [1]PersistentRef
+	globals [1]Global
+}
+
+func (b *boxMem) armSmall(c *smallBoxChunk) {
+	b.hdrs, b.strs, b.words, b.refs, b.globals = c.hdrs[:], c.strs[:], c.words[:], c.refs[:], c.globals[:]
+}
+
 func (m *pickleMem) hdr() unsafe.Pointer {
 	if !m.armed {
 		m.arm()
