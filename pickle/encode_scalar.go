@@ -497,7 +497,7 @@ func (e *Encoder) memoPut() {
 	if !e.opts.Memo {
 		return
 	}
-	e.appendPut(e.memoNext)
+	e.appendMemoIndex(opPut, opBinPut, opLongBinPut, e.memoNext)
 	e.memoNext++
 }
 
@@ -523,30 +523,22 @@ func (e *Encoder) memoGet(key any) bool {
 	if !ok {
 		return false
 	}
-	switch {
-	case e.opts.Protocol == 0:
-		e.buf = append(e.buf, opGet)
-		e.buf = strconv.AppendUint(e.buf, uint64(i), 10)
-		e.buf = append(e.buf, '\n')
-	case i <= 0xff:
-		e.buf = append(e.buf, opBinGet, byte(i))
-	default:
-		e.buf = append(e.buf, opLongBinGet)
-		e.buf = binary.LittleEndian.AppendUint32(e.buf, i)
-	}
+	e.appendMemoIndex(opGet, opBinGet, opLongBinGet, i)
 	return true
 }
 
-func (e *Encoder) appendPut(i uint32) {
+// appendMemoIndex writes a GET or PUT of memo index i: the text opcode at
+// protocol 0, else the one-byte form when i fits, else the four-byte one.
+func (e *Encoder) appendMemoIndex(text, short, long byte, i uint32) {
 	switch {
 	case e.opts.Protocol == 0:
-		e.buf = append(e.buf, opPut)
+		e.buf = append(e.buf, text)
 		e.buf = strconv.AppendUint(e.buf, uint64(i), 10)
 		e.buf = append(e.buf, '\n')
 	case i <= 0xff:
-		e.buf = append(e.buf, opBinPut, byte(i))
+		e.buf = append(e.buf, short, byte(i))
 	default:
-		e.buf = append(e.buf, opLongBinPut)
+		e.buf = append(e.buf, long)
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, i)
 	}
 }

@@ -109,14 +109,5 @@ var opcodeNames = [256]string{
 	opByteArray8: "BYTEARRAY8", opNextBuffer: "NEXT_BUFFER", opReadOnlyBuffer: "READONLY_BUFFER",
 }
 
-// opcodeName returns the pickletools name of op, or "unknown" when op is not
-// a pickle opcode.
-func opcodeName(op byte) string {
-	if n := opcodeNames[op]; n != "" {
-		return n
-	}
-	return "unknown"
-}
-
 // highestProtocol is the newest pickle protocol whose opcodes are known.
 const highestProtocol = 5
