@@ -634,7 +634,7 @@ func TestDecodeAliasBytes(t *testing.T) {
 	if cap(b) != len(b) {
 		t.Errorf("aliased bytes have capacity %d beyond their length %d", cap(b), len(b))
 	}
-	b = append(b, 'X')
+	_ = append(b, 'X')
 	if in[8] != 'U' {
 		t.Errorf("appending to aliased bytes overwrote the input")
 	}
