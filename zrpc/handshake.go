@@ -112,9 +112,19 @@ func ServerHandshake(ctx context.Context, fr *FrameReader, fw *FrameWriter, gen 
 	if !gen.valid() {
 		return "", fmt.Errorf("zrpc: server handshake: unknown generation %d", gen)
 	}
+	return ServerHandshakeAnnouncing(ctx, fr, fw, gen, gen.Announce())
+}
+
+// ServerHandshakeAnnouncing is ServerHandshake with the announced version
+// chosen by the caller while gen's acceptance rule still decides: what a
+// test server needs to imitate a misconfigured server (ZEO 5's
+// ZEO_SERVER_PROTOCOL hook) or a client meeting an unexpected string.
+func ServerHandshakeAnnouncing(ctx context.Context, fr *FrameReader, fw *FrameWriter, gen Generation, announce Version) (Version, error) {
+	if !gen.valid() {
+		return "", fmt.Errorf("zrpc: server handshake: unknown generation %d", gen)
+	}
 	var accepted Version
 	err := bounded(ctx, "server", fr, fw, func() error {
-		announce := gen.Announce()
 		if err := fw.WriteFrame([]byte(announce)); err != nil {
 			return &HandshakeError{Side: "server", Op: "announce version " + string(announce), Err: err}
 		}

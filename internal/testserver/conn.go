@@ -44,13 +44,11 @@ func (s *Server) serveConn(nc net.Conn) {
 	fw := zrpc.NewFrameWriter(fc)
 
 	faults := s.currentFaults()
-	var v zrpc.Version
-	var err error
+	announce := s.prof.Generation.Announce()
 	if faults.Announce != "" {
-		v, err = announceHandshake(ctx, fc, fr, fw, s.prof.Generation, faults.Announce)
-	} else {
-		v, err = zrpc.ServerHandshake(ctx, fr, fw, s.prof.Generation)
+		announce = faults.Announce
 	}
+	v, err := zrpc.ServerHandshakeAnnouncing(ctx, fr, fw, s.prof.Generation, announce)
 	switch {
 	case errors.Is(err, zrpc.ErrRuok):
 		s.answerRuok(fw, log)
@@ -88,35 +86,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	ss.end()
 	conn.Close()
 	ss.wait()
-}
-
-// announceHandshake is the server side of the version exchange with a
-// version of the test's choice: announce, read the client's reply, apply
-// the generation's acceptance rule. ctx's deadline bounds it; Close and
-// Restart end it by closing nc (dropConnections), so it needs no
-// cancellation hook, which could fire after the deadline is cleared and
-// break the connection's first read.
-func announceHandshake(ctx context.Context, nc net.Conn, fr *zrpc.FrameReader, fw *zrpc.FrameWriter, gen zrpc.Generation, announce zrpc.Version) (zrpc.Version, error) {
-	if d, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(d)
-		defer nc.SetDeadline(time.Time{})
-	}
-	if err := fw.WriteFrame([]byte(announce)); err != nil {
-		return "", err
-	}
-	if err := fw.Flush(); err != nil {
-		return "", err
-	}
-	fr.SetMaxFrameSize(64)
-	defer fr.SetMaxFrameSize(0)
-	raw, err := fr.ReadFrame()
-	if err != nil {
-		return "", err
-	}
-	if string(raw) == "ruok" && gen.Ruok() {
-		return "", zrpc.ErrRuok
-	}
-	return zrpc.AcceptVersion(gen, zrpc.Version(raw))
 }
 
 // answerRuok sends the JSON status a ZEO 4.1+ server answers "ruok" with:
