@@ -275,7 +275,7 @@ func ExampleErrorFromReply() {
 	// Output:
 	// ConflictError from ZODB.POSException.ConflictError
 	//   oid attribute 00000000000001f8
-	//   zrpc: remote exception ZODB.POSException.ConflictError{"message": "database conflict error", "oid": b'\x00\x00\x00\x00\x00\x00\x01\xf8', "class_name": "persistent.mapping.PersistentMapping", "serials": (b'\x04\r@\xe2\xa1\xda[U', b'\x04\r@\xe2\xa1\xc3fD')}
+	//   zrpc: remote exception ZODB.POSException.ConflictError {"message": "database conflict error", "oid": b'\x00\x00\x00\x00\x00\x00\x01\xf8', "class_name": "persistent.mapping.PersistentMapping", "serials": (b'\x04\r@\xe2\xa1\xda[U', b'\x04\r@\xe2\xa1\xc3fD')}
 	// POSKeyError from ZODB.POSException.POSKeyError
 	//   args[0] 000000007fffffff
 	//   zrpc: remote exception ZODB.POSException.POSKeyError('\x00\x00\x00\x00\x7f\xff\xff\xff',)

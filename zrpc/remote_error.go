@@ -53,9 +53,8 @@ func (e *RemoteError) Error() string {
 		detail.WriteString(pickle.Repr(e.Args))
 	}
 	if e.State.Len() > 0 {
-		if e.Args != nil {
-			detail.WriteByte(' ')
-		}
+		// Attributes read apart from the class name or args: Class(args) {attrs}.
+		detail.WriteByte(' ')
 		detail.WriteString(pickle.Repr(e.State))
 	}
 	b.WriteString(clip(detail.String()))
