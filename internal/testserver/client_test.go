@@ -225,7 +225,7 @@ func (c *testClient) beginTxn(p Profile, txn int64) {
 
 func (c *testClient) store(p Profile, txn int64, oid uint64, serial zodb.TID, data []byte) {
 	c.t.Helper()
-	if p.Announce() == zrpc.Z308 {
+	if p.caps().VersionsAPI {
 		c.notify("storea", oidArg(oid), pickle.Bytes(serial.Bytes()), pickle.Bytes(data), "", txn)
 	} else {
 		c.notify("storea", oidArg(oid), pickle.Bytes(serial.Bytes()), pickle.Bytes(data), txn)

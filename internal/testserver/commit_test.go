@@ -149,7 +149,7 @@ func TestReadConflict(t *testing.T) {
 }
 
 func TestUndoForms(t *testing.T) {
-	for _, profile := range []string{"z309-py26", "z3101-py27", "z5-py3"} {
+	for _, profile := range []string{"z303-py24", "z309-py26", "z3101-py27", "z5-py3"} {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
 			p := srv.Profile()

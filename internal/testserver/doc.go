@@ -1,5 +1,5 @@
 // Package testserver is a ZEO server written in Go that imitates the server
-// generations a ZEO client meets in the wild, from ZODB 3.8 on Python 2.4 to
+// generations a ZEO client meets in the wild, from ZODB 3.3 on Python 2.4 to
 // ZEO 6 with msgpack (see [Profiles]). Real ZEO servers are Python programs;
 // this one is what the client's tests, the examples and CI run against, so it
 // reproduces what a client can observe of each generation: the version

@@ -99,8 +99,9 @@ var adapterMethods = setOf("getSerial", "history", "getInvalidations", "verify",
 // connection like any unknown method.
 var delegatedMethods = setOf("lastTransaction", "load", "loadSerial", "getTid", "record_iternext")
 
-// delegated38 are the further methods ZODB 3.8 delegates.
-var delegated38 = setOf("history", "versionEmpty", "versions", "modifiedInVersion")
+// delegatedVersions are the further methods ZODB 3.3 – 3.8 delegate
+// (getSerial exists up to 3.7 only).
+var delegatedVersions = setOf("history", "versionEmpty", "versions", "modifiedInVersion", "getSerial")
 
 // authMethods exist only on servers configured for authentication.
 var authMethods = setOf("auth_get_challenge", "auth_response")
@@ -153,7 +154,7 @@ func (s *session) lookup(name string) (methodFunc, error) {
 		return nil, &dropError{"invalid method name " + name + " (not on a " + p.Release + " server)"}
 	}
 	if !registered {
-		if delegatedMethods[name] || (p.Announce() == "Z308" && delegated38[name]) {
+		if delegatedMethods[name] || (p.caps().VersionsAPI && delegatedVersions[name]) {
 			return nil, &dropError{"invalid method name " + name + " (bound to the storage only by register)"}
 		}
 		if !beforeRegister[name] {

@@ -94,7 +94,10 @@ func (s *session) getInfo(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if !p.zeo5() {
 		set("extensionMethods", s.extensionMethods())
 	}
-	set("supports_record_iternext", true)
+	if p.Announce().HasMethod("record_iternext") {
+		// ZODB 3.8 added record_iternext and the key; 3.3 – 3.7 have neither.
+		set("supports_record_iternext", true)
+	}
 	if p.caps().Iterators {
 		set("interfaces", storageInterfaces())
 	}

@@ -15,8 +15,8 @@ import (
 // [zrpc.Version.Capabilities]; the fields below are what the version does
 // not tell: the Python the server ran on and a few release quirks.
 //
-// A profile is a table row: adding ZODB 3.3 – 3.7 (Z303) or ZEO 2 (Z200)
-// means adding a row with its generation, dialect and quirks.
+// A profile is a table row: adding an older generation such as ZEO 2
+// (Z200) means adding a row with its generation, dialect and quirks.
 type Profile struct {
 	// Name is what Options.Profile selects, e.g. "z309-py26".
 	Name string
@@ -58,8 +58,8 @@ type Profile struct {
 	// servers only when the transaction invalidated something.
 	InfoAlways bool
 	// SupportsVersions is the value of get_info()['supportsVersions'] on
-	// servers that report it (ZODB 3.8, whose FileStorage says 1); nil
-	// when the key is absent.
+	// servers that report it (ZODB 3.3 – 3.8, whose FileStorage says 1);
+	// nil when the key is absent.
 	SupportsVersions any
 }
 
@@ -85,6 +85,14 @@ func (p Profile) builtins() string {
 // The profile table. Names are what tests and the example select; keep
 // them stable.
 var profiles = []Profile{
+	{
+		// Versions everywhere, no blobs, getSerial instead of getTid, no
+		// record_iternext; exceptions are classic instances.
+		Name: "z303-py24", Release: "ZODB 3.3.1 – 3.7 (ZEO 3.3 – 3.7) on Python 2.4",
+		Generation: zrpc.GenZ303, Python: 2, PickleProtocol: 1,
+		OldStyleExceptions: true,
+		CountOneWay:        true, SupportsVersions: int64(1),
+	},
 	{
 		Name: "z308-py24", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.4",
 		Generation: zrpc.GenZ308, Python: 2, PickleProtocol: 1,

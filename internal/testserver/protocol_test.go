@@ -88,7 +88,7 @@ func TestMethodSetAllowsWhatTheGenerationHas(t *testing.T) {
 }
 
 func TestOneWayErrorLoggedOrDisconnect(t *testing.T) {
-	for _, profile := range []string{"z308-py24", "z3101-py27", "z4-py3", "z5-py3", "m5-py3"} {
+	for _, profile := range []string{"z303-py24", "z308-py24", "z3101-py27", "z4-py3", "z5-py3", "m5-py3"} {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
 			p := srv.Profile()
@@ -111,7 +111,7 @@ func TestOneWayErrorLoggedOrDisconnect(t *testing.T) {
 }
 
 func TestSerialnosBeforeVoteReply(t *testing.T) {
-	for _, profile := range []string{"z308-py24", "z309-py26", "z3101-py27", "z4-py3"} {
+	for _, profile := range []string{"z303-py24", "z308-py24", "z309-py26", "z3101-py27", "z4-py3"} {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
 			p := srv.Profile()
@@ -178,6 +178,7 @@ func TestInvalidationForms(t *testing.T) {
 		pairs   bool
 		newObjs bool // the first commit (new objects) is invalidated too
 	}{
+		{"z303-py24", zrpc.Z303, pickle.Python2, true, false},
 		{"z308-py24", zrpc.Z308, pickle.Python2, true, false},
 		{"z308-py27", zrpc.Z303, pickle.Python2, true, false},
 		{"z309-py26", zrpc.Z308, pickle.Python2, true, false},
@@ -236,6 +237,7 @@ func checkInvalidation(t *testing.T, m *zrpc.Message, tid zodb.TID, pairs bool) 
 
 func TestGetInfoKeysPerGeneration(t *testing.T) {
 	want := map[string]string{
+		"z303-py24":  "extensionMethods length name size supportsUndo supportsVersions",
 		"z308-py24":  "extensionMethods length name size supportsUndo supportsVersions supports_record_iternext",
 		"z309-py26":  "extensionMethods interfaces length name size supportsUndo supports_record_iternext",
 		"z3101-py27": "extensionMethods interfaces length name size supportsUndo supports_record_iternext",

@@ -32,7 +32,7 @@ func TestClientReply(t *testing.T) {
 	z310 := expect{kept: []sent{heartbeat, floatID}, dropped: []sent{stray, valued, oneWay, unhashable}}
 	z5 := expect{kept: []sent{heartbeat, valued, oneWay, floatID}, dropped: []sent{stray, unhashable}}
 	for profile, want := range map[string]expect{
-		"z308-py24": old, "z309-py26": old,
+		"z303-py24": old, "z308-py24": old, "z309-py26": old,
 		"z3101-py27": z310, "z4-py27": z310, "z4-py3": z310,
 		"z5-py3": z5, "m5-py3": z5,
 	} {
