@@ -114,9 +114,11 @@ func matrixReads(t *testing.T, p testserver.Profile) {
 	if err != nil || string(r.Data) != "rev2 of 0" || r.Serial != t2 {
 		t.Fatalf("Load = %q %s, %v", r.Data, r.Serial, err)
 	}
-	r, err = c.LoadBefore(ctx, oids[0], t2)
-	if err != nil || string(r.Data) != "rev1 of 0" || r.Serial != t1 || r.Next != t2 {
-		t.Errorf("LoadBefore = %q %s next %s, %v", r.Data, r.Serial, r.Next, err)
+	if _, ok := c.Supports(zeo.OpLoadBefore); ok { // not before ZODB 3.3
+		r, err = c.LoadBefore(ctx, oids[0], t2)
+		if err != nil || string(r.Data) != "rev1 of 0" || r.Serial != t1 || r.Next != t2 {
+			t.Errorf("LoadBefore = %q %s next %s, %v", r.Data, r.Serial, r.Next, err)
+		}
 	}
 	data, err := c.LoadSerial(ctx, oids[1], t1)
 	if err != nil || string(data) != "rev1 of 1" {
@@ -284,8 +286,10 @@ func matrixNotFound(t *testing.T, p testserver.Profile) {
 	if _, err := c.Load(ctx, missing); !errors.As(err, &nf) || nf.OID != missing || nf.Server != srv.Addr() {
 		t.Errorf("Load(missing) = %v", err)
 	}
-	if _, err := c.LoadBefore(ctx, oids[0], t1); !errors.As(err, &nf) || nf.Before != t1 {
-		t.Errorf("LoadBefore(first tid) = %v", err)
+	if _, ok := c.Supports(zeo.OpLoadBefore); ok {
+		if _, err := c.LoadBefore(ctx, oids[0], t1); !errors.As(err, &nf) || nf.Before != t1 {
+			t.Errorf("LoadBefore(first tid) = %v", err)
+		}
 	}
 	bad := zodb.TIDFromUint64(t1.Uint64() - 1)
 	if _, err := c.LoadSerial(ctx, oids[0], bad); !errors.As(err, &nf) || nf.Serial != bad {
@@ -501,6 +505,8 @@ func matrixUnsupported(t *testing.T, p testserver.Profile) {
 		checks++
 		var err error
 		switch op {
+		case zeo.OpLoadBefore:
+			_, err = c.LoadBefore(ctx, oids[0], t2)
 		case zeo.OpIterator:
 			_, err = c.Iterator(ctx, zeo.TID{}, zeo.TID{})
 		case zeo.OpDelete, zeo.OpCheckCurrentSerial:
@@ -524,8 +530,9 @@ func matrixUnsupported(t *testing.T, p testserver.Profile) {
 		}
 	}
 	// Z303 and Z308 lack deleteObject, the iterator and
-	// checkCurrentSerial; Z309 only checkCurrentSerial.
-	if want := map[zeo.Version]int{zeo.Z303: 3, zeo.Z308: 3, zeo.Z309: 1}[v]; checks != want {
+	// checkCurrentSerial; Z309 only checkCurrentSerial; ZODB 3.2 (Z201)
+	// loadBefore as well.
+	if want := map[zeo.Version]int{zeo.Z201: 4, zeo.Z303: 3, zeo.Z308: 3, zeo.Z309: 1}[v]; checks != want {
 		t.Errorf("%d unsupported operations on %s", checks, v)
 	}
 	// Nothing was sent: the connection is alive and well.
@@ -660,13 +667,10 @@ func matrixFailures(t *testing.T, p testserver.Profile) {
 	ctx := ctxT(t)
 	srv := testserver.Start(t, testserver.Options{Profile: p.Name})
 	oids, _, t2 := seed(t, srv, 1)
-	loadMethod := "loadEx"
-	if isZEO5(p) {
-		loadMethod = "loadBefore"
-	}
 
 	// The connection is dropped during a load.
 	c := dialT(t, srv.Addr(), nil)
+	loadMethod, _ := c.Supports(zeo.OpLoad) // loadEx, load (ZODB 3.2) or loadBefore (ZEO 5)
 	srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: loadMethod, Action: testserver.FaultClose}}})
 	_, err := c.Load(ctx, oids[0])
 	var de *zeo.DisconnectedError

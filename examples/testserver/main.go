@@ -176,7 +176,9 @@ Examples:
 // pickle protocol the profile's Python writes.
 func seedObjects(ctx context.Context, srv *testserver.Server, n int) (zodb.TID, error) {
 	p := srv.Profile()
-	opts := pickle.EncoderOptions{Protocol: p.PickleProtocol, Dialect: pickle.Python3}
+	// ZODB pickles records in protocol 1 or later even where ZEO 2 and
+	// ZODB 3.2 send their messages in protocol 0.
+	opts := pickle.EncoderOptions{Protocol: max(p.PickleProtocol, 1), Dialect: pickle.Python3}
 	if p.Python == 2 {
 		opts.Dialect = pickle.Python2
 	}

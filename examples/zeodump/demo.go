@@ -29,7 +29,9 @@ func startDemo(ctx context.Context, profile string, w io.Writer) (addr string, s
 	addr = ln.Addr().String()
 	stop = func() { srv.Close() }
 	p := srv.Profile()
-	opts := pickle.EncoderOptions{Protocol: p.PickleProtocol, Dialect: pickle.Python3, Memo: true}
+	// ZODB pickles records in protocol 1 or later even where ZEO 2 and
+	// ZODB 3.2 send their messages in protocol 0.
+	opts := pickle.EncoderOptions{Protocol: max(p.PickleProtocol, 1), Dialect: pickle.Python3, Memo: true}
 	if p.Python == 2 {
 		opts.Dialect = pickle.Python2
 	}
@@ -38,7 +40,7 @@ func startDemo(ctx context.Context, profile string, w io.Writer) (addr string, s
 		return "", nil, fmt.Errorf("writing the demo records: %w", err)
 	}
 	fmt.Fprintf(w, "demo: started a test server imitating %s on %s\n", p.Release, addr)
-	fmt.Fprintf(w, "demo: wrote three transactions of records as ZODB on Python %d writes them (pickle protocol %d)\n\n", p.Python, p.PickleProtocol)
+	fmt.Fprintf(w, "demo: wrote three transactions of records as ZODB on Python %d writes them (pickle protocol %d)\n\n", p.Python, opts.Protocol)
 	return addr, stop, nil
 }
 

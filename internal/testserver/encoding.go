@@ -30,9 +30,10 @@ type serverEncoding struct {
 
 func newServerEncoding(p Profile, v zrpc.Version) *serverEncoding {
 	var inner zrpc.Encoding
-	if p.OldStyleExceptions {
+	if p.OldStyleExceptions && p.PickleProtocol == 1 {
 		inner = zrpc.NewPickleEncoding(zrpc.ZEO24Server.Style())
 	} else {
+		// Includes ZEO 2 / ZODB 3.2: protocol 0 with classic exceptions.
 		inner = zrpc.ServerEncoding(p.Generation, v, p.dialect())
 	}
 	return &serverEncoding{Encoding: inner, prof: p, pickle: inner.Name() != "msgpack"}

@@ -69,6 +69,7 @@ func init() {
 		"storeBlobEnd":                    (*session).noBlobs,
 		"storeBlobShared":                 (*session).noBlobs,
 		"undo":                            (*session).undo,
+		"transactionalUndo":               (*session).transactionalUndo,
 		"undoa":                           (*session).undoa,
 		"abortVersion":                    (*session).versionOp,
 		"commitVersion":                   (*session).versionOp,
@@ -102,6 +103,10 @@ var delegatedMethods = setOf("lastTransaction", "load", "loadSerial", "getTid", 
 // delegatedVersions are the further methods ZODB 3.3 – 3.8 delegate
 // (getSerial exists up to 3.7 only).
 var delegatedVersions = setOf("history", "versionEmpty", "versions", "modifiedInVersion", "getSerial")
+
+// mvccMethods came with ZODB 3.3's MVCC; a 3.2 server, which announces
+// the same Z201 as 3.3.0, lacks them.
+var mvccMethods = setOf("loadEx", "loadBefore", "verify")
 
 // authMethods exist only on servers configured for authentication.
 var authMethods = setOf("auth_get_challenge", "auth_response")
@@ -149,6 +154,8 @@ func (s *session) lookup(name string) (methodFunc, error) {
 		has = true
 	case name == "undo" && p.caps().UndoAsync:
 		has = true // ZEO 3.10+/4 keep undo, raising NotImplementedError
+	case p.PreMVCC && mvccMethods[name]:
+		has = false
 	}
 	if !has {
 		return nil, &dropError{"invalid method name " + name + " (not on a " + p.Release + " server)"}

@@ -91,6 +91,9 @@ func (s *session) getInfo(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if p.SupportsVersions != nil {
 		set("supportsVersions", p.SupportsVersions)
 	}
+	if p.PreMVCC {
+		set("supportsTransactionalUndo", boolInt(info.SupportsUndo))
+	}
 	if !p.zeo5() {
 		set("extensionMethods", s.extensionMethods())
 	}

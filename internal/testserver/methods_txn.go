@@ -177,7 +177,23 @@ func (s *session) undo(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if s.prof.caps().UndoAsync {
 		return nil, s.prof.builtinErr("NotImplementedError")
 	}
-	if err := s.prof.arity("undo", args, 2, 0); err != nil {
+	return s.undoNow(c, "undo", args, func(tid zodb.TID, oids []zodb.OID) pickle.Value {
+		return pickle.Tuple{tidValue(tid), oidList(oids)}
+	})
+}
+
+// transactionalUndo(trans_id, txn) → oids: ZEO 2's undo within a
+// transaction; the tid is the one tpc_finish returns.
+func (s *session) transactionalUndo(c *call, args pickle.Tuple) (pickle.Value, error) {
+	return s.undoNow(c, "transactionalUndo", args, func(_ zodb.TID, oids []zodb.OID) pickle.Value {
+		return oidList(oids)
+	})
+}
+
+// undoNow undoes args[0] within the transaction args[1] at once, taking
+// the commit lock, and answers with reply(tid, oids).
+func (s *session) undoNow(c *call, method string, args pickle.Tuple, reply func(zodb.TID, []zodb.OID) pickle.Value) (pickle.Value, error) {
+	if err := s.prof.arity(method, args, 2, 0); err != nil {
 		return nil, err
 	}
 	id := args[1]
@@ -203,7 +219,7 @@ func (s *session) undo(c *call, args pickle.Tuple) (pickle.Value, error) {
 		s.mu.Lock()
 		t.undone = append(t.undone, oids...)
 		s.mu.Unlock()
-		return pickle.Tuple{tidValue(tid), oidList(oids)}, nil
+		return reply(tid, oids), nil
 	})
 }
 

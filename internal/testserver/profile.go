@@ -28,8 +28,9 @@ type Profile struct {
 	// It decides the pickle dialect (py2 str vs py3 bytes/text), what the
 	// server can decode, and the module of builtin exceptions.
 	Python int
-	// PickleProtocol is the protocol of the pickles the server emits: 1
-	// for every Python 2 server, 3 for Python 3 ones (PROTOCOL.md §5.1).
+	// PickleProtocol is the protocol of the pickles the server emits: 0
+	// for ZEO 2 and ZODB 3.2, 1 for later Python 2 servers, 3 for Python 3
+	// ones (PROTOCOL.md §5.1).
 	PickleProtocol int
 	// OldStyleExceptions: exceptions are classic instances (Python 2.4),
 	// pickled MARK GLOBAL OBJ + dict BUILD; otherwise they are new-style
@@ -57,6 +58,11 @@ type Profile struct {
 	// InfoAlways: ZEO 5 sends info() before every tpc_finish reply; older
 	// servers only when the transaction invalidated something.
 	InfoAlways bool
+	// PreMVCC: a ZODB 3.2 server, which announces Z201 like 3.3.0 but
+	// predates MVCC: it has no loadEx, loadBefore or verify, and its
+	// get_info still reports supportsTransactionalUndo (PROTOCOL.md §3.6,
+	// §7.1). Clients tell the two apart by that key.
+	PreMVCC bool
 	// SupportsVersions is the value of get_info()['supportsVersions'] on
 	// servers that report it (ZODB 3.3 – 3.8, whose FileStorage says 1);
 	// nil when the key is absent.
@@ -85,6 +91,16 @@ func (p Profile) builtins() string {
 // The profile table. Names are what tests and the example select; keep
 // them stable.
 var profiles = []Profile{
+	{
+		// Protocol-0 pickles, classic exceptions, transactionalUndo
+		// inside a transaction. Not imitated: the non-transactional
+		// undo(trans_id) of ZEO 2 (the version's clients use
+		// transactionalUndo).
+		Name: "z201-py24", Release: "ZODB 3.2 (ZEO 2.2) on Python 2.4",
+		Generation: zrpc.GenZ201, Python: 2, PickleProtocol: 0,
+		OldStyleExceptions: true, PreMVCC: true,
+		CountOneWay: true, SupportsVersions: int64(1),
+	},
 	{
 		// Versions everywhere, no blobs, getSerial instead of getTid, no
 		// record_iternext; exceptions are classic instances.

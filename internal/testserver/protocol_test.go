@@ -237,6 +237,7 @@ func checkInvalidation(t *testing.T, m *zrpc.Message, tid zodb.TID, pairs bool) 
 
 func TestGetInfoKeysPerGeneration(t *testing.T) {
 	want := map[string]string{
+		"z201-py24":  "extensionMethods length name size supportsTransactionalUndo supportsUndo supportsVersions",
 		"z303-py24":  "extensionMethods length name size supportsUndo supportsVersions",
 		"z308-py24":  "extensionMethods length name size supportsUndo supportsVersions supports_record_iternext",
 		"z309-py26":  "extensionMethods interfaces length name size supportsUndo supports_record_iternext",
