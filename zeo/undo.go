@@ -119,9 +119,10 @@ func (tx *Transaction) Undo(ctx context.Context, id []byte) ([]OID, error) {
 	if err != nil {
 		return nil, err
 	}
-	// undo: (tid, oids); transactionalUndo: oids.
+	// undo: (tid, oids); transactionalUndo: oids. Decide by the method,
+	// not the shape: a list of two oids looks like (tid, oids) too.
 	list := v
-	if t, ok := pickle.AsTuple(v); ok && len(t) == 2 {
+	if t, ok := pickle.AsTuple(v); ok && method == "undo" && len(t) == 2 {
 		if _, isTID := asTID(t[0]); isTID {
 			list = t[1]
 		}
