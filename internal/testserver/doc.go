@@ -1,5 +1,5 @@
 // Package testserver is a ZEO server written in Go that imitates the server
-// generations a ZEO client meets in the wild, from ZODB 3.3 on Python 2.4 to
+// generations a ZEO client meets in the wild, from ZODB 3.2 on Python 2.4 to
 // ZEO 6 with msgpack (see [Profiles]). Real ZEO servers are Python programs;
 // this one is what the client's tests, the examples and CI run against, so it
 // reproduces what a client can observe of each generation: the version
@@ -28,7 +28,8 @@
 // no invalidation-age (getInvalidations answers from the queue only, as
 // with the option's default); ZODB 3.9's synchronous undo after a store
 // that failed fails itself, where the real server still undoes and the
-// failure shows in serialnos at vote.
+// failure shows in serialnos at vote; ZODB 3.2's non-transactional
+// undo(trans_id) is not imitated (its clients use transactionalUndo).
 //
 // Logging goes to Options.Logger (log/slog), silent by default.
 package testserver
