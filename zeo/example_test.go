@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver"
@@ -17,16 +16,11 @@ import (
 // that tids are the same on every run) and returns its address.
 func exampleServer(profile string) (addr string, stop func()) {
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv, err := testserver.New(testserver.Options{Profile: profile, Clock: func() time.Time { return clock }})
+	srv, err := testserver.StartLocal(testserver.Options{Profile: profile, Clock: func() time.Time { return clock }})
 	if err != nil {
 		log.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() { srv.Close() }
+	return srv.Addr(), func() { srv.Close() }
 }
 
 func Example() {

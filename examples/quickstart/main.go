@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -62,17 +61,12 @@ Flags:
 
 func demo(ctx context.Context, w io.Writer, profile string) error {
 	// 1. An embedded server on a loopback port.
-	srv, err := testserver.New(testserver.Options{Profile: profile})
+	srv, err := testserver.StartLocal(testserver.Options{Profile: profile})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	go srv.Serve(ln)
-	addr := ln.Addr().String()
+	addr := srv.Addr()
 	fmt.Fprintf(w, "Started a test server imitating %s on %s.\n\n", srv.Profile().Release, addr)
 
 	// 2. Connect and see what was negotiated.

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -125,17 +124,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // startServer starts an embedded test server on a loopback port.
 func startServer(profile string) (addr string, stop func(), err error) {
-	srv, err := testserver.New(testserver.Options{Profile: profile})
+	srv, err := testserver.StartLocal(testserver.Options{Profile: profile})
 	if err != nil {
 		return "", nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return "", nil, err
-	}
-	go srv.Serve(ln)
-	return ln.Addr().String(), func() { srv.Close() }, nil
+	return srv.Addr(), func() { srv.Close() }, nil
 }
 
 // connect opens the benchmark's connections.

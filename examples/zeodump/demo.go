@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
@@ -16,17 +15,11 @@ import (
 // port, writes a small application database to it the way ZODB would, and
 // returns the address to dump and a function that stops the server.
 func startDemo(ctx context.Context, profile string, w io.Writer) (addr string, stop func(), err error) {
-	srv, err := testserver.New(testserver.Options{Profile: profile})
+	srv, err := testserver.StartLocal(testserver.Options{Profile: profile})
 	if err != nil {
 		return "", nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return "", nil, err
-	}
-	go srv.Serve(ln)
-	addr = ln.Addr().String()
+	addr = srv.Addr()
 	stop = func() { srv.Close() }
 	p := srv.Profile()
 	// ZODB pickles records in protocol 1 or later even where ZEO 2 and

@@ -112,19 +112,31 @@ func New(opts Options) (*Server, error) {
 // the test ends. It fails the test if the server cannot start.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s, err := New(opts)
+	s, err := StartLocal(opts)
 	if err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testserver: listening on loopback: %v", err)
-	}
-	if err := s.listen(l); err != nil {
 		t.Fatalf("testserver: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// StartLocal creates a server and starts it on a free loopback port, for
+// programs that embed one (the examples); Addr tells where, Close stops it.
+func StartLocal(opts Options) (*Server, error) {
+	s, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("testserver: listening on loopback: %w", err)
+	}
+	if err := s.listen(l); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Profile returns the profile the server imitates.
