@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, err := zeo.Dial(dialCtx, cfg.addr, cfg.opts)
 	cancel()
 	if err != nil {
-		explain(stderr, cfg.addr, err)
+		cliflags.Explain(stderr, "zeodump", cfg.addr, err)
 		return 1
 	}
 	defer c.Close()
@@ -212,19 +212,4 @@ Flags:
 	}
 	cfg.opts = opts
 	return cfg, 0
-}
-
-// explain prints why the dump could not start.
-func explain(w io.Writer, addr string, err error) {
-	fmt.Fprintf(w, "zeodump: cannot talk to %s\n  %v\n", addr, err)
-	var pm *zeo.ProtocolMismatchError
-	var ae *zeo.AuthError
-	switch {
-	case errors.As(err, &pm):
-		fmt.Fprintf(w, "  the server announced %s; allowed versions: %v\n", pm.Announced, pm.Allowed)
-	case errors.As(err, &ae):
-		fmt.Fprintln(w, "  the server requires authentication: pass -user and -password")
-	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintln(w, "  hint: nothing answered in time; a ZEO 5 server with TLS waits silently for a TLS client (-tls)")
-	}
 }

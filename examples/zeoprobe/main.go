@@ -71,32 +71,12 @@ Flags:
 	defer cancel()
 	c, err := zeo.Dial(ctx, conn.Addr, opts)
 	if err != nil {
-		explain(stderr, conn.Addr, err)
+		cliflags.Explain(stderr, "zeoprobe", conn.Addr, err)
 		return 1
 	}
 	defer c.Close()
 	report(ctx, stdout, c)
 	return 0
-}
-
-// explain prints why the probe could not talk to the server, with what it
-// learned before failing.
-func explain(w io.Writer, addr string, err error) {
-	fmt.Fprintf(w, "zeoprobe: cannot talk to %s\n  %v\n", addr, err)
-	var pm *zeo.ProtocolMismatchError
-	var ae *zeo.AuthError
-	switch {
-	case errors.As(err, &pm):
-		fmt.Fprintf(w, "  the server announced %s; allowed versions: %v\n", pm.Announced, pm.Allowed)
-	case errors.As(err, &ae):
-		hint := "pass -user and -password"
-		if ae.User != "" {
-			hint = "check -user, -password and -realm"
-		}
-		fmt.Fprintf(w, "  authentication required: yes (negotiated %s); %s\n", ae.Version, hint)
-	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintln(w, "  hint: nothing answered in time; a ZEO 5 server with TLS waits silently for a TLS client (-tls)")
-	}
 }
 
 func report(ctx context.Context, w io.Writer, c *zeo.Client) {
