@@ -1,7 +1,6 @@
 package zeo
 
 import (
-	"context"
 	"errors"
 	"strings"
 
@@ -35,9 +34,8 @@ func (c *Client) mapError(err error, o op) error {
 	if errors.As(err, &de) {
 		return c.fromDisconnect(de, o.method)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err // already says "zrpc: call X: context ..."; keep matchable
-	}
+	// Anything else (a cancelled or expired context, above all) already
+	// says "zrpc: call X: ..." and stays matchable as it is.
 	return err
 }
 
