@@ -24,7 +24,7 @@ func (c *Client) authenticate(ctx context.Context, s *session) error {
 	}
 	proto := asString(v)
 	s.authProtocol = proto
-	server, ver := c.addr, s.neg.Chosen
+	server, ver := s.addr, s.neg.Chosen
 	if proto != "digest" {
 		return &AuthError{Reason: "the server asks for authentication protocol " + pickle.Repr(v) + ", which this client does not implement (only \"digest\")", Server: server, Version: ver}
 	}

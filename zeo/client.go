@@ -2,30 +2,36 @@ package zeo
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// Client is a connection to one storage on a ZEO server. It is safe for
-// concurrent use; see the package documentation for how calls share the
-// connection.
+// Client is a storage client of a ZEO server: ZODB's ClientStorage. It is
+// safe for concurrent use. It outlives its connections: when one is lost
+// it reconnects (Options.Reconnect), catches up with what changed and
+// goes on; see the package documentation for the lifecycle.
 type Client struct {
-	addr string // the server, as it appears in errors and logs
-	opts Options
-	tgt  target
-	log  *slog.Logger
+	targets []target // the servers, in the order they are tried
+	opts    Options
+	log     *slog.Logger
 
-	// cur is the current session: the connection and what was
-	// negotiated on it. It is set by connect; a reconnecting client would
-	// replace it there and nowhere else.
-	cur atomic.Pointer[session]
+	// cur is the latest session: the one in use, the one being set up,
+	// or the one last lost. Errors and Session() describe it. live is the
+	// session calls may use: set once a connection is ready (caught up),
+	// cleared when it is lost.
+	cur  atomic.Pointer[session]
+	live atomic.Pointer[session]
 
 	inval   *invalHub
-	lastTID atomic.Uint64 // highest tid known: connect tid, invalidations, own commits
+	cache   *cache
+	lastTID atomic.Uint64 // highest tid delivered: connect tid, invalidations, catch-ups, own commits
 
 	loads loadTable
 	// maxTIDArg is MaxTID as a call argument, boxed once: every ZEO 5
@@ -40,79 +46,157 @@ type Client struct {
 	curTxn  *Transaction // receives serialnos; guarded by txnMu
 	txnSeq  atomic.Int64
 
+	// Lifecycle, guarded by mu: ready is closed while a live session is
+	// installed and replaced by an open channel when it is lost; outage
+	// describes the current outage for the errors of calls that waited.
+	mu       sync.Mutex
+	status   Status
+	ready    chan struct{}
+	outage   outage
+	endErr   error         // why the client ended, once it has
+	closing  chan struct{} // closed by Close
+	ended    chan struct{} // closed once the client is done (Done)
+	superWG  sync.WaitGroup
+	statusMu sync.Mutex // serializes OnStatus calls
+
 	closeOnce sync.Once
-	closeErr  error
+}
+
+// outage is what a call that waits for a connection reports when none
+// comes.
+type outage struct {
+	since    time.Time
+	cause    error // why the connection was lost
+	attempts int
+	last     error // why the last attempt failed
 }
 
 // Dial connects to a ZEO server and opens a storage on it. address is
-// "host:port", a Unix socket path (anything containing a slash) or a
+// "host:port", a Unix socket path (anything containing a slash), a
 // "zeo://host:port?storage=NAME" URL (see Options for the parameters it
-// takes). opts may be nil. ctx bounds the whole connection sequence:
-// handshake, authentication, registration and the first metadata calls.
+// takes), or several of these separated by commas: the servers to try, in
+// order, preferring one that accepts a read-write registration. opts may
+// be nil. ctx bounds the first connection: handshake, authentication,
+// registration and the first metadata calls, and with WaitForServer the
+// wait for a server to answer. After Dial returns, the Client keeps itself
+// connected until Close.
 func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 	o := opts.withDefaults()
-	tgt, err := parseTarget(address, &o)
-	if err != nil {
-		return nil, err
+	var targets []target
+	for part := range strings.SplitSeq(address, ",") {
+		tgt, err := parseTarget(strings.TrimSpace(part), &o)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, tgt)
 	}
 	if o.Storage == "" {
 		o.Storage = defaultStorage
 	}
 	c := &Client{
-		addr:    tgt.address,
+		targets: targets,
 		opts:    o,
-		tgt:     tgt,
 		log:     o.Logger,
 		txnSlot: make(chan struct{}, 1),
+		cache:   newCache(o.CacheSize),
+		ready:   make(chan struct{}),
+		closing: make(chan struct{}),
+		ended:   make(chan struct{}),
 
 		maxTIDArg: pickle.Bytes(append([]byte(nil), MaxTID[:]...)),
 	}
-	c.inval = newInvalHub(o.SubscriptionBuffer, c.log)
+	c.inval = newInvalHub(o.SubscriptionBuffer, c.log, c.advance)
 	c.oids.c = c
-	s, err := c.connect(ctx) // installs the session
+	c.setStatus(StatusEvent{Status: StatusConnecting, Server: address})
+	s, err := c.connectFirst(ctx)
 	if err != nil {
+		c.finish(err)
 		return nil, err
 	}
-	go c.watch(s)
+	c.superWG.Add(1)
+	go c.supervise(s)
 	return c, nil
 }
 
-// watch ends the subscriptions when the session's connection ends.
-func (c *Client) watch(s *session) {
-	<-s.conn.Done()
-	c.inval.end(c.mapError(s.conn.Err(), op{}))
-}
-
-// Close closes the connection. Calls in flight fail with a
-// *DisconnectedError whose cause is ErrClosed; subscriptions end. A
-// transaction in progress is abandoned: the server aborts it when the
-// connection drops.
+// Close closes the client for good: the connection is closed, calls in
+// flight and calls waiting for a connection fail with a
+// *DisconnectedError whose cause is ErrClosed, and subscriptions end. A
+// transaction in progress is abandoned (the server aborts it). Close does
+// not wait for the server; it returns once the client's goroutines have
+// ended. It is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		c.closeErr = c.sess().conn.Close()
-		c.inval.end(&DisconnectedError{Server: c.addr, Version: c.version(), Cause: ErrClosed})
+		close(c.closing)
+		if s := c.cur.Load(); s != nil {
+			s.conn.Close()
+		}
+		c.superWG.Wait()
+		c.finish(ErrClosed)
 	})
-	return c.closeErr
+	return nil
 }
 
-// Done is closed when the connection has ended, by Close or a failure.
-func (c *Client) Done() <-chan struct{} { return c.sess().conn.Done() }
+// finish ends the client with cause: Done is closed, subscriptions end,
+// waiting calls fail. It runs once, from Close or from the supervisor when
+// reconnection is disabled.
+func (c *Client) finish(cause error) {
+	c.mu.Lock()
+	if c.endErr != nil {
+		c.mu.Unlock()
+		return
+	}
+	if errors.Is(cause, ErrClosed) {
+		cause = ErrClosed
+	}
+	de := &DisconnectedError{Server: c.server(), Version: c.version(), Cause: cause, NoReconnect: !errors.Is(cause, ErrClosed)}
+	c.endErr = de
+	c.mu.Unlock()
+	c.live.Store(nil)
+	c.cache.setLive(false, TID{})
+	c.inval.end(de)
+	c.setStatus(StatusEvent{Status: StatusClosed, Server: c.server(), Err: de})
+	c.mu.Lock()
+	c.status = StatusClosed
+	c.mu.Unlock()
+	close(c.ended)
+}
 
-// Err returns nil while the connection is up, and then why it ended (a
-// *DisconnectedError or *UndecodableMessageError).
+// Done is closed when the client has ended: after Close, or when the
+// connection was lost with reconnection disabled. A lost connection that
+// the client reconnects does not close it.
+func (c *Client) Done() <-chan struct{} { return c.ended }
+
+// Err returns nil while the client runs (connected or reconnecting), and
+// then why it ended: a *DisconnectedError (cause ErrClosed after Close).
 func (c *Client) Err() error {
-	err := c.sess().conn.Err()
-	if err == nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.endErr == nil {
 		return nil
 	}
-	return c.mapError(err, op{})
+	return c.endErr
 }
 
-// Addr returns the server address the client connected to.
-func (c *Client) Addr() string { return c.addr }
+// Addr returns the address of the server of the current (or last)
+// connection.
+func (c *Client) Addr() string { return c.server() }
 
-// sess returns the current session (nil only while Dial fails).
+// sess returns the latest session (nil only while Dial's first attempt
+// has not got as far as a handshake).
 func (c *Client) sess() *session { return c.cur.Load() }
+
+// server is the address errors name: the latest session's, or the
+// configured ones before any.
+func (c *Client) server() string {
+	if s := c.sess(); s != nil {
+		return s.addr
+	}
+	addrs := make([]string, len(c.targets))
+	for i, t := range c.targets {
+		addrs[i] = t.address
+	}
+	return strings.Join(addrs, ",")
+}
 
 // version is the negotiated version, for errors; "" before the handshake.
 func (c *Client) version() Version {
@@ -132,7 +216,8 @@ func (c *Client) dialectName() string {
 
 // LastTID returns the last transaction id the client knows of without
 // asking the server: the server's last transaction at connect, advanced by
-// every invalidation received and every commit made through this client.
+// every invalidation and catch-up delivered and every commit made through
+// this client. It never goes back, across reconnects included.
 func (c *Client) LastTID() TID { return tidFromUint(c.lastTID.Load()) }
 
 // advance records tid as known, keeping the maximum.
@@ -155,11 +240,116 @@ func tidFromUint(u uint64) TID {
 	return t
 }
 
-// call makes a sync call and maps its errors. It refuses a method the
-// negotiated version lacks without sending it: that would make the server
-// drop the connection.
+// CacheStats returns the client cache's counters (all zero when the cache
+// is off).
+func (c *Client) CacheStats() CacheStats { return c.cache.stats() }
+
+// liveSession returns the session calls go to, waiting while the client
+// is disconnected: until a connection is ready, ctx ends,
+// Options.WaitTimeout passes or the client ends.
+func (c *Client) liveSession(ctx context.Context, method string) (*session, error) {
+	if s := c.live.Load(); s != nil && s.conn.Err() == nil {
+		return s, nil
+	}
+	var timeout <-chan time.Time
+	if c.opts.WaitTimeout > 0 {
+		t := time.NewTimer(c.opts.WaitTimeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		c.mu.Lock()
+		ready, endErr := c.ready, c.endErr
+		c.mu.Unlock()
+		if endErr != nil {
+			return nil, c.notSent(method, endErr, nil)
+		}
+		if s := c.live.Load(); s != nil && s.conn.Err() == nil {
+			return s, nil
+		}
+		if c.opts.WaitTimeout < 0 {
+			return nil, c.notSent(method, nil, nil)
+		}
+		select {
+		case <-ready:
+			continue
+		case <-c.ended:
+			continue
+		case <-timeout:
+			return nil, c.notSent(method, nil, errWaitTimeout)
+		case <-ctx.Done():
+			return nil, c.notSent(method, nil, ctx.Err())
+		}
+	}
+}
+
+// errWaitTimeout is why a call that waited Options.WaitTimeout failed.
+var errWaitTimeout = errors.New("zeo: no connection within Options.WaitTimeout")
+
+// notSent builds the error of a call that was never sent: the client had
+// ended (ended), or no connection came in time (wait says why it stopped
+// waiting).
+func (c *Client) notSent(method string, ended error, wait error) error {
+	var de *DisconnectedError
+	if errors.As(ended, &de) {
+		e := *de
+		e.Method, e.NotSent = method, true
+		return &e
+	}
+	c.mu.Lock()
+	o := c.outage
+	c.mu.Unlock()
+	e := &DisconnectedError{Method: method, Server: c.server(), Version: c.version(), Cause: o.cause,
+		NotSent: true, Waited: wait, Attempts: o.attempts, LastAttempt: o.last}
+	if !o.since.IsZero() {
+		e.Down = time.Since(o.since)
+	}
+	return e
+}
+
+// call makes a sync call on the live session and maps its errors. It
+// refuses a method the negotiated version lacks without sending it: that
+// would make the server drop the connection. A call the connection was
+// lost under is retried on the next connection when o.idempotent.
 func (c *Client) call(ctx context.Context, o op, args ...any) (any, error) {
-	s := c.sess()
+	v, _, err := c.callArgs(ctx, o, func(*session, string) []any { return args })
+	return v, err
+}
+
+// maxAttempts bounds how often an idempotent call is sent again after a
+// lost connection, so that a server that drops every such call is
+// reported rather than retried forever.
+const maxAttempts = 3
+
+// callArgs is call for arguments that depend on the session: o.operation,
+// when set, picks the method on each session, and args builds the
+// arguments for it. It returns the session that answered.
+func (c *Client) callArgs(ctx context.Context, o op, args func(s *session, method string) []any) (any, *session, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := c.liveSession(ctx, o.method)
+		if err != nil {
+			return nil, nil, err
+		}
+		so := o
+		if o.operation != "" {
+			m, ok := s.method(o.operation)
+			if !ok {
+				return nil, s, c.unsupportedOp(s, o.operation)
+			}
+			so.method = m
+		}
+		v, err := c.callIn(ctx, s, so, args(s, so.method)...)
+		if err == nil || !o.idempotent || attempt == maxAttempts || !errors.Is(err, ErrDisconnected) ||
+			c.opts.Reconnect.Disabled || ctx.Err() != nil {
+			return v, s, err
+		}
+		c.log.Debug("zeo: connection lost during a read; retrying on the next connection", "method", so.method, "attempt", attempt)
+	}
+}
+
+// callIn makes a sync call on session s, refusing methods its version
+// lacks.
+func (c *Client) callIn(ctx context.Context, s *session, o op, args ...any) (any, error) {
 	if !s.neg.Chosen.HasMethod(o.method) {
 		return nil, c.unsupported(o.method, o.method)
 	}
@@ -170,9 +360,18 @@ func (c *Client) call(ctx context.Context, o op, args ...any) (any, error) {
 	return v, nil
 }
 
-// notify makes a one-way call, with the same refusal as call.
+// notify makes a one-way call on the live session.
 func (c *Client) notify(ctx context.Context, method string, args ...any) error {
-	s := c.sess()
+	s, err := c.liveSession(ctx, method)
+	if err != nil {
+		return err
+	}
+	return c.notifyIn(ctx, s, method, args...)
+}
+
+// notifyIn makes a one-way call on session s, with the same refusal as
+// callIn.
+func (c *Client) notifyIn(ctx context.Context, s *session, method string, args ...any) error {
 	if !s.neg.Chosen.HasMethod(method) {
 		return c.unsupported(method, method)
 	}
@@ -190,7 +389,7 @@ func (c *Client) unsupported(opName, method string) error {
 			since = append(since, v)
 		}
 	}
-	return &UnsupportedError{Op: opName, Method: method, Server: c.addr, Version: c.version(), Since: since}
+	return &UnsupportedError{Op: opName, Method: method, Server: c.server(), Version: c.version(), Since: since}
 }
 
 // nextTxnID returns a transaction id unique on this client. ZEO servers

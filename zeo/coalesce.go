@@ -24,10 +24,9 @@ const (
 
 // loadCall is one request shared by the callers of identical loads.
 type loadCall struct {
-	key    loadKey
-	method string
-	rev    Revision
-	err    error
+	key loadKey
+	rev Revision
+	err error
 	// done is closed once rev and err are set. The first caller makes it
 	// only when it has to wait on another goroutine; a caller that joins
 	// makes it if it is still nil. Guarded by loads.mu until the call
@@ -47,7 +46,7 @@ type loadTable struct {
 // leaves (it ends with its reply or the connection); each caller's ctx
 // bounds only its own wait. When the starting caller's ctx can never end,
 // it makes the request on its own goroutine instead of starting one.
-func (c *Client) coalesce(ctx context.Context, key loadKey, method string) (Revision, error) {
+func (c *Client) coalesce(ctx context.Context, key loadKey) (Revision, error) {
 	if err := ctx.Err(); err != nil {
 		return Revision{}, err
 	}
@@ -62,7 +61,7 @@ func (c *Client) coalesce(ctx context.Context, key loadKey, method string) (Revi
 		t.mu.Unlock()
 		return cl.result(ctx, done)
 	}
-	cl := &loadCall{key: key, method: method}
+	cl := &loadCall{key: key}
 	if t.calls == nil {
 		t.calls = make(map[loadKey]*loadCall)
 	}
@@ -70,7 +69,7 @@ func (c *Client) coalesce(ctx context.Context, key loadKey, method string) (Revi
 	if ctx.Done() == nil {
 		t.mu.Unlock()
 		c.runLoad(ctx, cl)
-		return cl.own(), cl.err
+		return cl.rev, cl.err
 	}
 	cl.done = make(chan struct{})
 	done := cl.done
@@ -83,9 +82,9 @@ func (c *Client) coalesce(ctx context.Context, key loadKey, method string) (Revi
 // the callers waiting for it.
 func (c *Client) runLoad(ctx context.Context, cl *loadCall) {
 	if cl.key.kind == loadBeforeKind {
-		cl.rev, cl.err = c.loadBefore(ctx, cl.method, cl.key.oid, cl.key.at)
+		cl.rev, cl.err = c.fetchBefore(ctx, cl.key.oid, cl.key.at)
 	} else {
-		cl.rev, cl.err = c.loadCurrent(ctx, cl.method, cl.key.oid)
+		cl.rev, cl.err = c.fetchCurrent(ctx, cl.key.oid)
 	}
 	t := &c.loads
 	t.mu.Lock()
@@ -96,25 +95,13 @@ func (c *Client) runLoad(ctx context.Context, cl *loadCall) {
 	t.mu.Unlock()
 }
 
-// result waits for cl or for ctx to end.
+// result waits for cl or for ctx to end. Callers share the revision's
+// Data, which is read-only (Revision).
 func (cl *loadCall) result(ctx context.Context, done <-chan struct{}) (Revision, error) {
 	select {
 	case <-done:
-		return cl.own(), cl.err
+		return cl.rev, cl.err
 	case <-ctx.Done():
 		return Revision{}, ctx.Err()
 	}
-}
-
-// own returns the revision for one caller: when the call was shared, each
-// caller gets its own copy of Data, so that none sees another's writes.
-func (cl *loadCall) own() Revision {
-	if cl.err != nil {
-		return Revision{}
-	}
-	rev := cl.rev
-	if cl.joined > 0 {
-		rev.Data = append([]byte(nil), rev.Data...)
-	}
-	return rev
 }

@@ -14,6 +14,13 @@ type op struct {
 	oid      OID
 	oidKnown bool
 	serial   TID // loadSerial
+	// operation, when set, makes the call pick its method on the session
+	// it is sent on (callArgs), which may speak another version than the
+	// one before a reconnect.
+	operation Operation
+	// idempotent calls (reads) are sent again on the next connection when
+	// the connection is lost before their reply.
+	idempotent bool
 }
 
 // mapError turns what a zrpc call returned into the client's typed
@@ -46,9 +53,9 @@ func (c *Client) fromDisconnect(de *zrpc.DisconnectedError, method string) error
 		method = de.Method
 	}
 	if isDecodeFailure(de.Cause) {
-		return &UndecodableMessageError{Method: method, Dialect: c.dialectName(), Server: c.addr, Version: c.version(), Err: de.Cause}
+		return &UndecodableMessageError{Method: method, Dialect: c.dialectName(), Server: c.server(), Version: c.version(), Err: de.Cause}
 	}
-	return &DisconnectedError{Method: method, Server: c.addr, Version: c.version(), Cause: de.Cause}
+	return &DisconnectedError{Method: method, Server: c.server(), Version: c.version(), Cause: de.Cause}
 }
 
 // exception class names, without module, grouped by what they become.
@@ -67,7 +74,7 @@ func isBuiltin(module string) bool {
 // fromRemote maps a server exception to a typed error.
 func (c *Client) fromRemote(re *zrpc.RemoteError, o op) error {
 	module, name := className(re.Class)
-	server, v := c.addr, c.version()
+	server, v := c.server(), c.version()
 	if module == "ZODB.POSException" || module == "ZODB.POSException.ConflictError" {
 		switch name {
 		case "ConflictError", "BTreesConflictError", "ReadConflictError":
@@ -99,7 +106,7 @@ func (c *Client) fromRemote(re *zrpc.RemoteError, o op) error {
 }
 
 func (c *Client) notFound(re *zrpc.RemoteError, o op) error {
-	e := &NotFoundError{OID: o.oid, Serial: o.serial, Method: o.method, Server: c.addr, Version: c.version(), Remote: re}
+	e := &NotFoundError{OID: o.oid, Serial: o.serial, Method: o.method, Server: c.server(), Version: c.version(), Remote: re}
 	if !o.oidKnown && len(re.Args) > 0 {
 		if oid, ok := asOID(re.Args[0]); ok {
 			e.OID = oid

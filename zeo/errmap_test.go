@@ -29,7 +29,7 @@ func TestSerialnosOldStyleConflict(t *testing.T) {
 	payload := "(K\x11K\x01U\tserialnos(]((U\x08\x00\x00\x00\x00\x00\x00\x00\x02U\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11t(U\x08\x00\x00\x00\x00\x00\x00\x00\x01" +
 		oldStyleConflict + "t(U\x08\x00\x00\x00\x00\x00\x00\x00\x03U\x02rstU\x08\x00\x00\x00\x00\x00\x00\x00\x04ett."
 	m := decodeMsg(t, payload)
-	c := &Client{addr: "old:1"}
+	c := &Client{targets: []target{{address: "old:1"}}}
 	args, _ := pickle.AsTuple(m.Args)
 	items, _ := pickle.AsTuple(args[0])
 	rs := c.parseSerialnos(items)
@@ -61,7 +61,7 @@ func TestConflictFromZEO5Dict(t *testing.T) {
 		"class_name", "persistent.mapping.PersistentMapping",
 		"serials", pickle.Tuple{pickle.Bytes{4, 0xd, 0x40, 0xe2, 0xa1, 0xda, 0x5b, 0x55}, pickle.Bytes{4, 0xd, 0x40, 0xe2, 0xa1, 0xc3, 0x66, 0x44}},
 	)}
-	c := &Client{addr: "srv:8100"}
+	c := &Client{targets: []target{{address: "srv:8100"}}}
 	err := c.fromRemote(re, op{method: "vote"})
 	var ce *ConflictError
 	if !errors.As(err, &ce) || !errors.Is(err, ErrConflict) {
@@ -127,7 +127,7 @@ func TestUndoErrors(t *testing.T) {
 }
 
 func TestOtherErrorsKeepClass(t *testing.T) {
-	c := &Client{addr: "h:1"}
+	c := &Client{targets: []target{{address: "h:1"}}}
 	err := c.fromRemote(&zrpc.RemoteError{Class: "builtins.ValueError", Args: pickle.Tuple{"bad data"}}, op{method: "vote"})
 	var se *ServerError
 	if !errors.As(err, &se) || se.Class != "builtins.ValueError" || se.Message != "bad data" || !strings.Contains(err.Error(), "h:1") {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gozeo/gozeo/zrpc"
 )
@@ -326,8 +327,9 @@ func (e *UnsupportedError) Error() string {
 // Is matches ErrUnsupported.
 func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
-// DisconnectedError reports a lost connection: the call failed, and every
-// later call on the Client will too.
+// DisconnectedError reports a call that failed for want of a connection:
+// lost while the call was in flight, lost before it was sent and not back
+// in time, or the Client closed.
 type DisconnectedError struct {
 	// Method is the server method in flight or attempted, if any.
 	Method  string
@@ -336,22 +338,67 @@ type DisconnectedError struct {
 	// Cause is why the connection ended (io.EOF for a close by the server,
 	// a network error, ErrClosed when the Client was closed).
 	Cause error
+
+	// NotSent is true when the call never left the client: it waited for
+	// a connection that did not come (or the client had ended). Otherwise
+	// it was sent and may or may not have reached the server.
+	NotSent bool
+	// Waited, for a call that waited, is why it stopped: ctx's error, or
+	// an error saying Options.WaitTimeout passed. Down is how long the
+	// connection had been down then; Attempts how many reconnection
+	// attempts had failed, LastAttempt why the last one did.
+	Waited      error
+	Down        time.Duration
+	Attempts    int
+	LastAttempt error
+	// NoReconnect is true when reconnection is disabled
+	// (Options.Reconnect): the Client is done.
+	NoReconnect bool
+	// TxnAborted is true for an operation of a Transaction whose
+	// connection was lost before tpc_finish: the server aborted the
+	// transaction and nothing of it was committed.
+	TxnAborted bool
 }
 
-// Error says which connection was lost during which call, and what to do.
+// Error says what happened to the call, why, and what to do.
 func (e *DisconnectedError) Error() string {
 	var b strings.Builder
 	b.WriteString("zeo: disconnected")
 	if e.Method != "" {
-		b.WriteString(" during " + e.Method)
+		b.WriteString(" (" + e.Method + ")")
 	}
 	if e.Cause != nil {
 		b.WriteString(": " + e.Cause.Error())
 	}
-	if errors.Is(e.Cause, ErrClosed) {
+	switch {
+	case errors.Is(e.Cause, ErrClosed):
 		b.WriteString(" (the Client was closed)")
-	} else {
-		b.WriteString("; the call may or may not have reached the server; Dial again (this client does not reconnect by itself)")
+	case e.TxnAborted:
+		b.WriteString("; the connection this transaction began on was lost before tpc_finish, so the server aborted it and nothing of it was committed: Begin a new transaction and redo its changes")
+	case e.NotSent:
+		b.WriteString("; the call was not sent")
+		if e.Waited != nil {
+			fmt.Fprintf(&b, ": %v", e.Waited)
+		}
+		if e.Down > 0 {
+			fmt.Fprintf(&b, "; the connection has been down for %s", e.Down.Round(time.Millisecond))
+		}
+		if e.Attempts > 0 {
+			fmt.Fprintf(&b, ", %d reconnection attempt(s) failed", e.Attempts)
+			if e.LastAttempt != nil {
+				b.WriteString(", the last with: " + e.LastAttempt.Error())
+			}
+		}
+		if e.NoReconnect {
+			b.WriteString("; reconnection is disabled (Options.Reconnect): Dial again")
+		}
+	default:
+		b.WriteString("; the call may or may not have reached the server")
+		if e.NoReconnect {
+			b.WriteString("; reconnection is disabled (Options.Reconnect): Dial again")
+		} else {
+			b.WriteString("; the client reconnects by itself")
+		}
 	}
 	return b.String() + where(e.Server, e.Version)
 }
@@ -405,12 +452,14 @@ type CommitOutcomeUnknownError struct {
 	// Err is what interrupted the wait: a *DisconnectedError or a context
 	// error.
 	Err error
+
+	settle *settlement
 }
 
 // Error explains the uncertainty and how to resolve it.
 func (e *CommitOutcomeUnknownError) Error() string {
 	return "zeo: commit outcome unknown: tpc_finish was sent but no reply arrived (" + e.Err.Error() +
-		"); the transaction may or may not be committed: reconnect and compare LastTransaction or the objects' serials before retrying" + where(e.Server, e.Version)
+		"); the transaction may or may not be committed: call Resolve on this error to find out from the storage before retrying" + where(e.Server, e.Version)
 }
 
 // Unwrap returns what interrupted the wait.
@@ -471,4 +520,24 @@ func (e *ServerError) Unwrap() error {
 		return nil
 	}
 	return e.Remote
+}
+
+// StaleServerError reports a server whose last transaction is older than
+// one this client has already seen: a storage restored from a backup, or
+// the wrong server behind the address. The client refuses it (ZEO logs it
+// as critical, ZEO#142): reading from it would go back in time. While
+// reconnecting, the client keeps trying, in case the right server comes
+// back.
+type StaleServerError struct {
+	Server  string
+	Version Version
+	// ServerTID is the server's last transaction; SeenTID the newest this
+	// client had seen.
+	ServerTID, SeenTID TID
+}
+
+// Error names both tids.
+func (e *StaleServerError) Error() string {
+	return "zeo: refusing server " + e.Server + ": its last transaction " + e.ServerTID.ReadableRepr() +
+		" is older than " + e.SeenTID.ReadableRepr() + ", which this client has already seen (a storage restored from an older backup, or another server at this address); point the client at the current server" + where(e.Server, e.Version)
 }

@@ -45,8 +45,8 @@ func FuzzReplyParsers(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c := &Client{addr: "fuzz", log: discardLogger()}
-		c.inval = newInvalHub(4, discardLogger())
+		c := &Client{targets: []target{{address: "fuzz"}}, log: discardLogger()}
+		c.inval = newInvalHub(4, discardLogger(), func(TID) {})
 		v := m.Args
 		parseServerInfo(v)
 		parseInvalidatedOIDs(v)

@@ -23,9 +23,11 @@ func (c *Client) handle(s *session, m *zrpc.Message) {
 			return
 		}
 		oids := parseInvalidatedOIDs(args[1])
-		// Advance first: a subscriber that sees the event and loads must
-		// not join a load started before it.
-		c.advance(tid)
+		// The cache first, at once even while the session is still
+		// catching up, so that no load reply read after this can be
+		// cached as current (cache.go); the hub advances LastTID as it
+		// delivers.
+		c.cache.invalidate(tid, oids)
 		if !c.inval.publish(Invalidation{TID: tid, OIDs: oids}) {
 			s.conn.Abort(errTooManyAtConnect)
 		}
@@ -47,9 +49,20 @@ func (c *Client) handle(s *session, m *zrpc.Message) {
 		if len(args) == 1 {
 			s.info.update(args[0])
 		}
-	case "Invalidate", "invalidate", "invalidateVerify", "endVerify", "end", "begin":
-		// ZEO 2.0 invalidations carry no tid, and verification is for
-		// clients with a cache, which this one does not have yet.
+	case "invalidateVerify", "invalidate":
+		// A cache entry verification found stale (invalidate: ZEO 2.0):
+		// an oid, or an (oid, version) pair.
+		if len(args) == 1 {
+			if oids := parseInvalidatedOIDs(pickle.Tuple{args[0]}); len(oids) == 1 {
+				c.cache.invalidate(TID{}, oids)
+				s.verify.add(oids[0])
+			}
+		}
+	case "endVerify", "end":
+		s.verify.end()
+	case "Invalidate", "begin":
+		// ZEO 2.0 invalidations carry no tid: the cache never serves
+		// current revisions on such a session.
 		c.log.Debug("zeo: ignoring server call", "method", m.Method)
 	case "receiveBlobStart", "receiveBlobChunk", "receiveBlobStop":
 		c.log.Debug("zeo: ignoring blob transfer (blobs are not supported yet)", "method", m.Method)

@@ -29,22 +29,19 @@ type HistoryEntry struct {
 // means 1, as ZODB's default). ZODB ≤ 3.8 servers are asked with their
 // version argument.
 func (c *Client) History(ctx context.Context, oid OID, size int) ([]HistoryEntry, error) {
-	method, err := c.require(OpHistory)
-	if err != nil {
-		return nil, err
-	}
 	if size <= 0 {
 		size = 1
 	}
-	args := []any{pickle.Bytes(oid[:]), int64(size)}
-	if c.sess().caps.VersionsAPI {
-		args = []any{pickle.Bytes(oid[:]), "", int64(size)}
-	}
-	v, err := c.call(ctx, op{method: method, oid: oid, oidKnown: true}, args...)
+	v, _, err := c.callArgs(ctx, op{operation: OpHistory, oid: oid, oidKnown: true, idempotent: true}, func(s *session, _ string) []any {
+		if s.caps.VersionsAPI {
+			return []any{pickle.Bytes(oid[:]), "", int64(size)}
+		}
+		return []any{pickle.Bytes(oid[:]), int64(size)}
+	})
 	if err != nil {
 		return nil, err
 	}
-	return c.parseHistory(method, v)
+	return c.parseHistory("history", v)
 }
 
 // parseHistory reads history's list of dicts.

@@ -9,7 +9,11 @@ import (
 
 // Invalidation says that a transaction committed: its tid and the oids it
 // changed. Events reach a subscription exactly once each, in strictly
-// increasing TID order.
+// increasing TID order, across reconnects too.
+//
+// After a reconnect, what was missed comes as one event before any later
+// one: a catch-up (Catchup set) when the server could say what changed,
+// or a reset (Reset set) when it could not.
 type Invalidation struct {
 	TID  TID
 	OIDs []OID // shared between subscriptions: do not modify
@@ -17,10 +21,23 @@ type Invalidation struct {
 	// server does not send those; the client adds them when tpc_finish
 	// returns, in wire order).
 	Local bool
+	// Catchup marks the union of the transactions committed while the
+	// client was disconnected, up to TID: OIDs are every object they
+	// changed (the server reports the union, not each transaction).
+	Catchup bool
+	// Reset says that the server could not tell what changed while the
+	// client was disconnected (its invalidation queue no longer reaches
+	// back that far, or it has no such call): anything the subscriber
+	// holds from before TID may be stale and must be reloaded, as ZODB's
+	// invalidateCache. OIDs then lists only what is known to have changed
+	// (objects of the client cache that verification found stale), if
+	// anything.
+	Reset bool
 }
 
-// Subscription receives invalidations until it is closed, the Client's
-// connection ends, or its reader falls SubscriptionBuffer events behind.
+// Subscription receives invalidations until it is closed, the Client
+// ends, or its reader falls SubscriptionBuffer events behind. It survives
+// reconnects.
 type Subscription struct {
 	hub   *invalHub
 	ch    chan Invalidation
@@ -68,20 +85,24 @@ const maxPendingAtConnect = 1 << 16
 // read goroutine (the message handler and OnReply callbacks), so events
 // are seen in wire order; it never blocks.
 type invalHub struct {
-	mu      sync.Mutex
-	log     *slog.Logger
-	buf     int
-	started bool // the connect tid is known
-	last    TID  // connect tid, then the last tid published
-	pending []Invalidation
-	subs    map[*Subscription]struct{}
-	ended   error // set once the connection is gone
+	mu  sync.Mutex
+	log *slog.Logger
+	buf int
+	// onDeliver runs, with mu held, for each event before it is fanned
+	// out: the client advances its LastTID there, so that only delivered
+	// tids count as seen when it reconnects.
+	onDeliver func(TID)
+	started   bool // the connect tid is known
+	last      TID  // connect tid, then the last tid published
+	pending   []Invalidation
+	subs      map[*Subscription]struct{}
+	ended     error // set once the connection is gone
 	// overflow is set when too much arrived before the connect tid.
 	overflow bool
 }
 
-func newInvalHub(buf int, log *slog.Logger) *invalHub {
-	return &invalHub{buf: buf, log: log, subs: make(map[*Subscription]struct{})}
+func newInvalHub(buf int, log *slog.Logger, onDeliver func(TID)) *invalHub {
+	return &invalHub{buf: buf, log: log, onDeliver: onDeliver, subs: make(map[*Subscription]struct{})}
 }
 
 // reset prepares for a new session: queue until start.
@@ -105,7 +126,26 @@ func (h *invalHub) start(connectTID TID) {
 	h.started = true
 	if connectTID.Compare(h.last) > 0 {
 		h.last = connectTID
+		h.onDeliver(connectTID)
 	}
+	h.releaseLocked()
+}
+
+// startWith is start after a reconnect: the catch-up or reset event first,
+// then what arrived meanwhile, less what the event covers.
+func (h *invalHub) startWith(ev Invalidation) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started {
+		return
+	}
+	h.started = true
+	h.deliver(ev)
+	h.releaseLocked()
+}
+
+// releaseLocked delivers the events queued while the session started.
+func (h *invalHub) releaseLocked() {
 	pending := h.pending
 	h.pending = nil
 	for _, ev := range pending {
@@ -136,6 +176,7 @@ func (h *invalHub) deliver(ev Invalidation) {
 		return
 	}
 	h.last = ev.TID
+	h.onDeliver(ev.TID)
 	for s := range h.subs {
 		select {
 		case s.ch <- ev:

@@ -34,7 +34,7 @@ func drain(s *Subscription) []uint64 {
 // Events that arrive while connecting are held until the connect tid is
 // known, then those at or before it are dropped (ZEO #155/#166/#209).
 func TestHubQueuesUntilConnectTID(t *testing.T) {
-	h := newInvalHub(16, slog.New(slog.DiscardHandler))
+	h := newInvalHub(16, slog.New(slog.DiscardHandler), func(TID) {})
 	h.reset()
 	sub := h.subscribe()
 	for _, tid := range []uint64{5, 7, 9} {
@@ -52,7 +52,7 @@ func TestHubQueuesUntilConnectTID(t *testing.T) {
 }
 
 func TestHubLaggingSubscriberEnds(t *testing.T) {
-	h := newInvalHub(2, slog.New(slog.DiscardHandler))
+	h := newInvalHub(2, slog.New(slog.DiscardHandler), func(TID) {})
 	h.start(zodb.TID{})
 	slow := h.subscribe()
 	fast := h.subscribe()
@@ -78,7 +78,7 @@ func TestHubLaggingSubscriberEnds(t *testing.T) {
 }
 
 func TestHubEndAndLateSubscribe(t *testing.T) {
-	h := newInvalHub(4, slog.New(slog.DiscardHandler))
+	h := newInvalHub(4, slog.New(slog.DiscardHandler), func(TID) {})
 	h.start(zodb.TIDFromUint64(3))
 	s := h.subscribe()
 	if s.Since() != zodb.TIDFromUint64(3) {

@@ -33,9 +33,12 @@ type DataRecord struct {
 
 // TxnIterator walks the transactions of the storage (iterator_start /
 // iterator_next, Z309+). Close it when done to free the server's
-// iterator.
+// iterator. The server's iterator lives on the connection it was started
+// on: if that connection is lost, Next and Records fail with a
+// *DisconnectedError; start a new iterator from the last tid seen.
 type TxnIterator struct {
 	c    *Client
+	s    *session
 	iid  any
 	mu   sync.Mutex
 	open []any // iterator ids to give back to the server
@@ -45,9 +48,13 @@ type TxnIterator struct {
 // Iterator starts iterating over the transactions with start ≤ tid ≤ stop
 // (a zero start means from the beginning, a zero stop to the end).
 func (c *Client) Iterator(ctx context.Context, start, stop TID) (*TxnIterator, error) {
-	method, err := c.require(OpIterator)
+	s, err := c.liveSession(ctx, "iterator_start")
 	if err != nil {
 		return nil, err
+	}
+	method, ok := s.method(OpIterator)
+	if !ok {
+		return nil, c.unsupportedOp(s, OpIterator)
 	}
 	var a, b any = pickle.None, pickle.None
 	if start != (TID{}) {
@@ -56,11 +63,11 @@ func (c *Client) Iterator(ctx context.Context, start, stop TID) (*TxnIterator, e
 	if stop != (TID{}) {
 		b = pickle.Bytes(stop[:])
 	}
-	v, err := c.call(ctx, op{method: method}, a, b)
+	v, err := c.callIn(ctx, s, op{method: method}, a, b)
 	if err != nil {
 		return nil, err
 	}
-	return &TxnIterator{c: c, iid: v, open: []any{v}}, nil
+	return &TxnIterator{c: c, s: s, iid: v, open: []any{v}}, nil
 }
 
 // Next returns the next transaction, or io.EOF after the last.
@@ -71,7 +78,7 @@ func (it *TxnIterator) Next(ctx context.Context) (*TxnInfo, error) {
 		return nil, io.EOF
 	}
 	it.mu.Unlock()
-	v, err := it.c.call(ctx, op{method: "iterator_next"}, it.iid)
+	v, err := it.c.callIn(ctx, it.s, op{method: "iterator_next"}, it.iid)
 	if err != nil {
 		return nil, err
 	}
@@ -104,13 +111,13 @@ func (it *TxnIterator) Next(ctx context.Context) (*TxnInfo, error) {
 // Records returns the object records of txn, a transaction Next returned.
 func (it *TxnIterator) Records(ctx context.Context, txn *TxnInfo) ([]DataRecord, error) {
 	c := it.c
-	riid, err := c.call(ctx, op{method: "iterator_record_start"}, it.iid, pickle.Bytes(txn.TID[:]))
+	riid, err := c.callIn(ctx, it.s, op{method: "iterator_record_start"}, it.iid, pickle.Bytes(txn.TID[:]))
 	if err != nil {
 		return nil, err
 	}
 	var out []DataRecord
 	for {
-		v, err := c.call(ctx, op{method: "iterator_record_next"}, riid)
+		v, err := c.callIn(ctx, it.s, op{method: "iterator_record_next"}, riid)
 		if err != nil {
 			it.forget(riid)
 			return nil, err
@@ -151,11 +158,11 @@ func (it *TxnIterator) Close() error {
 	it.open = nil
 	it.done = true
 	it.mu.Unlock()
-	if len(ids) == 0 || it.c.sess().conn.Err() != nil {
-		return nil
+	if len(ids) == 0 || it.s.conn.Err() != nil {
+		return nil // a lost connection took the server's iterators with it
 	}
 	l := pickle.List(ids)
-	return it.c.notify(context.Background(), "iterator_gc", &l)
+	return it.c.notifyIn(context.Background(), it.s, "iterator_gc", &l)
 }
 
 func removeID(ids []any, id any) []any {

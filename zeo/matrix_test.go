@@ -668,8 +668,10 @@ func matrixFailures(t *testing.T, p testserver.Profile) {
 	srv := testserver.Start(t, testserver.Options{Profile: p.Name})
 	oids, _, t2 := seed(t, srv, 1)
 
-	// The connection is dropped during a load.
-	c := dialT(t, srv.Addr(), nil)
+	// The connection is dropped during a load, with reconnection off (a
+	// tool's mode): the client is done.
+	noReconnect := &zeo.Options{Reconnect: zeo.ReconnectPolicy{Disabled: true}}
+	c := dialT(t, srv.Addr(), noReconnect)
 	loadMethod, _ := c.Supports(zeo.OpLoad) // loadEx, load (ZODB 3.2) or loadBefore (ZEO 5)
 	srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: loadMethod, Action: testserver.FaultClose}}})
 	_, err := c.Load(ctx, oids[0])
@@ -677,14 +679,14 @@ func matrixFailures(t *testing.T, p testserver.Profile) {
 	if !errors.As(err, &de) || !errors.Is(err, zeo.ErrDisconnected) || de.Method != loadMethod {
 		t.Errorf("load on a dropped connection: %v", err)
 	}
-	if _, err := c.Load(ctx, oids[0]); !errors.Is(err, zeo.ErrDisconnected) {
-		t.Errorf("later call: %v", err)
+	if _, err := c.Load(ctx, oids[0]); !errors.As(err, &de) || !de.NotSent || !de.NoReconnect {
+		t.Errorf("later call: %v, want a DisconnectedError saying it was not sent", err)
 	}
 	<-c.Done()
 
 	// An undecodable reply.
 	srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: loadMethod, Action: testserver.FaultCorruptFrame}}})
-	c = dialT(t, srv.Addr(), nil)
+	c = dialT(t, srv.Addr(), noReconnect)
 	_, err = c.Load(ctx, oids[0])
 	var ue *zeo.UndecodableMessageError
 	if !errors.As(err, &ue) || !errors.Is(err, zeo.ErrUndecodable) || !errors.Is(err, zeo.ErrDisconnected) {
@@ -697,9 +699,14 @@ func matrixFailures(t *testing.T, p testserver.Profile) {
 	_, err = c.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oids[0], Serial: t2, Data: []byte("maybe")})
 	var cu *zeo.CommitOutcomeUnknownError
 	if !errors.As(err, &cu) || !errors.Is(err, zeo.ErrCommitOutcomeUnknown) || !errors.Is(err, zeo.ErrDisconnected) {
-		t.Errorf("disconnect during tpc_finish: %v", err)
+		t.Fatalf("disconnect during tpc_finish: %v", err)
 	}
 	srv.SetFaults(testserver.Faults{})
+	// The server dropped the connection instead of finishing: once the
+	// client has reconnected, the storage shows it was not committed.
+	if out, err := cu.Resolve(ctx); err != nil || out.Outcome != zeo.OutcomeNotCommitted {
+		t.Errorf("Resolve = %+v, %v; want not committed", out, err)
+	}
 
 	// Protocol mismatch: the client allows only a version this server
 	// does not accept.

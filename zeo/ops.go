@@ -89,20 +89,37 @@ func MethodFor(op Operation, v Version, caps zrpc.Capabilities) string {
 	return m
 }
 
-// Supports reports whether the connection's negotiated version has op,
-// and the server method it uses.
+// Supports reports whether the current connection's negotiated version
+// has op, and the server method it uses.
 func (c *Client) Supports(op Operation) (method string, ok bool) {
 	s := c.sess()
+	if s == nil {
+		return "", false
+	}
+	return s.method(op)
+}
+
+// method returns the server method for op on this session.
+func (s *session) method(op Operation) (string, bool) {
 	m := MethodFor(op, s.neg.Chosen, s.caps)
 	return m, m != ""
 }
 
-// require returns the method for op or the *UnsupportedError to return
-// without sending anything.
+// unsupportedOp is the *UnsupportedError for op on session s, sent
+// nowhere.
+func (c *Client) unsupportedOp(s *session, op Operation) error {
+	m := MethodFor(op, Z5, Z5.Capabilities())
+	return c.unsupported(string(op), m)
+}
+
+// require returns the method for op on the current session or the
+// *UnsupportedError to return without sending anything. Calls that can
+// wait for a connection pick the method with op.operation instead, on the
+// session they are sent on.
 func (c *Client) require(op Operation) (string, error) {
-	if m, ok := c.Supports(op); ok {
+	s := c.sess()
+	if m, ok := s.method(op); ok {
 		return m, nil
 	}
-	m := MethodFor(op, Z5, Z5.Capabilities())
-	return "", c.unsupported(string(op), m)
+	return "", c.unsupportedOp(s, op)
 }

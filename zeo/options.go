@@ -73,6 +73,54 @@ type Options struct {
 	// DialContext, when set, replaces net.Dialer.DialContext for opening
 	// the connection (before TLS). Tests and proxies use it.
 	DialContext func(ctx context.Context, network, address string) (net.Conn, error)
+
+	// Reconnect says what happens when the connection is lost. By default,
+	// as with ZEO's ClientStorage, the client reconnects by itself.
+	Reconnect ReconnectPolicy
+
+	// WaitForServer makes Dial keep trying, with the Reconnect backoff,
+	// until a server answers or ctx ends, instead of failing at the first
+	// refused connection: ClientStorage's wait option, for services that
+	// may start before their database.
+	WaitForServer bool
+
+	// WaitTimeout bounds how long a call made while the client is
+	// disconnected waits for the next connection before it fails with a
+	// *DisconnectedError (ZEO's wait_timeout); the caller's ctx bounds it
+	// too. 0 means 30 s; a negative value fails such calls at once.
+	WaitTimeout time.Duration
+
+	// ConnectTimeout bounds each connection attempt after the first: TCP,
+	// TLS, handshake, authentication, registration and catch-up. 0 means
+	// 30 s. Dial's first attempt is bounded by its ctx.
+	ConnectTimeout time.Duration
+
+	// CacheSize is the size in bytes of the client's object cache; 0
+	// means 20 MiB (ZEO's default), a negative value switches the cache
+	// off. See the package documentation for what it holds.
+	CacheSize int64
+
+	// OnStatus, when set, is called at every change of the connection's
+	// status (see [StatusEvent]), one call at a time and in order, from a
+	// goroutine of the client's (Dial's caller's for the first
+	// connection). It must not block for long and must not call Close.
+	OnStatus func(StatusEvent)
+}
+
+// ReconnectPolicy configures reconnection. The zero value reconnects with
+// ZEO's delays: 1 s after the first failed attempt, doubling up to 30 s,
+// each with random jitter so that many clients of one server spread out.
+type ReconnectPolicy struct {
+	// Disabled turns reconnection off: once the connection is lost, the
+	// Client is done (Done is closed, calls fail, subscriptions end). For
+	// tools such as zeoprobe that look at one connection.
+	Disabled bool
+	// MinDelay is the delay before the second attempt (the first is
+	// immediate); 0 means 1 s.
+	MinDelay time.Duration
+	// MaxDelay caps the delay, which doubles with each failed attempt; 0
+	// means 30 s.
+	MaxDelay time.Duration
 }
 
 // Credentials are digest-authentication credentials (ZODB 3.2 – ZEO 4.x).
@@ -120,6 +168,11 @@ const (
 	defaultSubscriptionBuffer = 4096
 	heartbeatPre5             = 30 * time.Second
 	heartbeatZEO5             = 60 * time.Second
+	defaultWaitTimeout        = 30 * time.Second
+	defaultConnectTimeout     = 30 * time.Second
+	defaultCacheSize          = 20 << 20
+	defaultMinDelay           = time.Second
+	defaultMaxDelay           = 30 * time.Second
 )
 
 // withDefaults returns a copy of o with defaults filled in.
@@ -140,5 +193,21 @@ func (o *Options) withDefaults() Options {
 	if r.Logger == nil {
 		r.Logger = slog.New(slog.DiscardHandler)
 	}
+	if r.WaitTimeout == 0 {
+		r.WaitTimeout = defaultWaitTimeout
+	}
+	if r.ConnectTimeout <= 0 {
+		r.ConnectTimeout = defaultConnectTimeout
+	}
+	if r.CacheSize == 0 {
+		r.CacheSize = defaultCacheSize
+	}
+	if r.Reconnect.MinDelay <= 0 {
+		r.Reconnect.MinDelay = defaultMinDelay
+	}
+	if r.Reconnect.MaxDelay <= 0 {
+		r.Reconnect.MaxDelay = defaultMaxDelay
+	}
+	r.Reconnect.MaxDelay = max(r.Reconnect.MaxDelay, r.Reconnect.MinDelay)
 	return r
 }

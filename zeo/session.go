@@ -11,11 +11,13 @@ import (
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// session is one connection and everything negotiated on it. The whole
-// connection lifecycle (dial, handshake, encoding, authentication,
-// registration, the first metadata calls) is in this file, so that
-// reconnection can later rerun connect and swap the session.
+// session is one connection and everything negotiated on it. Setting one
+// up (dial, handshake, encoding, authentication, registration, catch-up,
+// the first metadata calls) is in this file; lifecycle.go decides when.
+// Every per-version choice reads the session it is made for, so a
+// reconnect to another generation changes them all at once.
 type session struct {
+	addr string // the server, as errors and logs name it
 	conn *zrpc.Conn
 	neg  zrpc.Negotiation
 	caps zrpc.Capabilities
@@ -27,13 +29,18 @@ type session struct {
 	connectTID    TID
 	tls           bool
 	info          *infoState
+	verify        verification // cache verification in progress (≤ ZEO 4)
 }
 
 // connect runs the session flow of PROTOCOL.md §6 for the negotiated
 // generation and returns a ready session. On failure the connection is
 // closed and the error says which step failed.
-func (c *Client) connect(ctx context.Context) (*session, error) {
-	nc, err := c.dial(ctx)
+//
+// fallback allows the read-only fallback on this server; resume makes the
+// session catch up from the client's LastTID (a reconnect) instead of
+// starting from the server's last transaction.
+func (c *Client) connect(ctx context.Context, tgt target, fallback, resume bool) (*session, error) {
+	nc, err := c.dial(ctx, tgt)
 	if err != nil {
 		return nil, err
 	}
@@ -44,13 +51,13 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 		nc.Close()
 		var ne *zrpc.NegotiationError
 		if errors.As(err, &ne) {
-			return nil, &ProtocolMismatchError{Server: c.addr, Announced: ne.Server, Allowed: ne.Allowed, Err: err}
+			return nil, &ProtocolMismatchError{Server: tgt.address, Announced: ne.Server, Allowed: ne.Allowed, Err: err}
 		}
-		return nil, fmt.Errorf("zeo: connect to %s: %w", c.addr, err)
+		return nil, fmt.Errorf("zeo: connect to %s: %w", tgt.address, err)
 	}
-	c.log.Debug("zeo: negotiated", "server", c.addr, "announced", neg.Server, "chosen", neg.Chosen, "reason", neg.Reason)
+	c.log.Debug("zeo: negotiated", "server", tgt.address, "announced", neg.Server, "chosen", neg.Chosen, "reason", neg.Reason)
 
-	s := &session{neg: neg, caps: neg.Chosen.Capabilities(), tls: c.opts.TLS != nil, info: &infoState{}}
+	s := &session{addr: tgt.address, neg: neg, caps: neg.Chosen.Capabilities(), tls: c.opts.TLS != nil, info: &infoState{}}
 	enc, adapt := chooseEncoding(neg.Chosen, c.opts.Dialect)
 	s.conn = zrpc.NewConn(fr, fw, nc, zrpc.ConnOptions{
 		Encoding:          enc,
@@ -58,44 +65,45 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 		Handler:           func(_ *zrpc.Conn, m *zrpc.Message) { c.handle(s, m) },
 		HeartbeatInterval: c.heartbeat(s.caps),
 		Logger:            c.log,
-		Name:              c.addr,
+		Name:              tgt.address,
 	})
-	// Errors during connect are mapped with this session's version.
-	c.cur.Store(s)
-	if err := c.startSession(ctx, s); err != nil {
+	// Errors during connect are mapped with this session's version; a
+	// failed attempt gives the previous session its place back.
+	prev := c.cur.Swap(s)
+	if err := c.startSession(ctx, s, fallback, resume); err != nil {
 		s.conn.Close()
-		c.cur.Store(nil)
+		c.cur.CompareAndSwap(s, prev)
 		return nil, err
 	}
-	c.log.Info("zeo: connected", "server", c.addr, "version", neg.Chosen, "encoding", s.conn.Encoding().Name(),
+	c.log.Info("zeo: connected", "server", tgt.address, "version", neg.Chosen, "encoding", s.conn.Encoding().Name(),
 		"storage", c.opts.Storage, "read_only", s.readOnly, "last_tid", s.connectTID)
 	return s, nil
 }
 
 // dial opens the transport: TCP or a Unix socket, wrapped in TLS when
 // configured.
-func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+func (c *Client) dial(ctx context.Context, tgt target) (net.Conn, error) {
 	dial := c.opts.DialContext
 	if dial == nil {
 		var d net.Dialer
 		dial = d.DialContext
 	}
-	nc, err := dial(ctx, c.tgt.network, c.tgt.address)
+	nc, err := dial(ctx, tgt.network, tgt.address)
 	if err != nil {
-		return nil, fmt.Errorf("zeo: connect to %s: %w", c.addr, err)
+		return nil, fmt.Errorf("zeo: connect to %s: %w", tgt.address, err)
 	}
 	if c.opts.TLS == nil {
 		return nc, nil
 	}
 	cfg := c.opts.TLS
-	if cfg.ServerName == "" && c.tgt.host != "" {
+	if cfg.ServerName == "" && tgt.host != "" {
 		cfg = cfg.Clone()
-		cfg.ServerName = c.tgt.host
+		cfg.ServerName = tgt.host
 	}
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("zeo: TLS handshake with %s: %w (ZEO 5 servers with TLS require a client certificate; servers before ZEO 5 have no TLS)", c.addr, err)
+		return nil, fmt.Errorf("zeo: TLS handshake with %s: %w (ZEO 5 servers with TLS require a client certificate; servers before ZEO 5 have no TLS)", tgt.address, err)
 	}
 	return tc, nil
 }
@@ -116,10 +124,11 @@ func (c *Client) heartbeat(caps zrpc.Capabilities) time.Duration {
 // startSession runs the calls of the session flow on the new connection.
 //
 // ≤ ZEO 4: getAuthProtocol (and digest auth) → register → lastTransaction
-// → get_info → set_client_label. ZEO 5: register (returns the last tid) →
-// get_info → set_client_label. Invalidations that arrive meanwhile are
-// queued by the hub until the connect tid is known, then filtered by it.
-func (c *Client) startSession(ctx context.Context, s *session) error {
+// → catch-up → get_info → set_client_label. ZEO 5: register (returns the
+// last tid) → catch-up → get_info → set_client_label. Invalidations that
+// arrive meanwhile are queued by the hub until the session starts (start
+// or startWith), then filtered by tid; the cache takes them at once.
+func (c *Client) startSession(ctx context.Context, s *session, fallback, resume bool) error {
 	c.inval.reset()
 	if s.caps.GetAuthProtocol {
 		if err := c.authenticate(ctx, s); err != nil {
@@ -128,30 +137,25 @@ func (c *Client) startSession(ctx context.Context, s *session) error {
 	} else if c.opts.Credentials != nil {
 		c.log.Warn("zeo: credentials ignored: the negotiated protocol has no digest authentication", "version", s.neg.Chosen)
 	}
-	if err := c.register(ctx, s); err != nil {
+	if err := c.register(ctx, s, fallback); err != nil {
 		return err
 	}
 	if !s.caps.RegisterReturnsTID && s.caps.LastTransaction {
-		v, err := s.conn.CallWith(ctx, zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
-			// On the read goroutine, in wire order: invalidations read
-			// before this reply are judged against it.
-			if t, ok := asTID(m.Args); ok && !isErrorReply(m) {
-				c.inval.start(t)
-			}
-		}}, "lastTransaction")
+		v, err := c.callOn(ctx, s, op{method: "lastTransaction"})
 		if err != nil {
-			return c.stepError("lastTransaction", c.mapError(err, op{method: "lastTransaction"}))
+			return c.stepError("lastTransaction", err)
 		}
 		t, ok := asTID(v)
 		if !ok {
 			return c.stepError("lastTransaction", &shapeError{method: "lastTransaction", want: "an 8-byte tid", got: v})
 		}
 		s.connectTID = t
-	} else if !s.caps.RegisterReturnsTID {
-		// Z200 has no lastTransaction: nothing to filter against.
-		c.inval.start(TID{})
 	}
-	c.advance(s.connectTID)
+	if resume {
+		if err := c.catchUp(ctx, s); err != nil {
+			return err
+		}
+	}
 
 	v, err := c.callOn(ctx, s, op{method: "get_info"})
 	if err != nil {
@@ -171,18 +175,20 @@ func (c *Client) startSession(ctx context.Context, s *session) error {
 			return c.stepError("set_client_label", c.mapError(err, op{method: "set_client_label"}))
 		}
 	}
+	if !resume {
+		// A first connection starts from the server's state: nothing
+		// before connectTID concerns it. (Z200 has no lastTransaction:
+		// nothing to filter against.)
+		c.inval.start(s.connectTID)
+	}
 	return nil
 }
 
 // register opens the storage, falling back to read-only if allowed.
-func (c *Client) register(ctx context.Context, s *session) error {
+func (c *Client) register(ctx context.Context, s *session, fallback bool) error {
 	readOnly := c.opts.ReadOnly
 	for {
-		v, err := s.conn.CallWith(ctx, zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
-			if t, ok := asTID(m.Args); ok && s.caps.RegisterReturnsTID && !isErrorReply(m) {
-				c.inval.start(t)
-			}
-		}}, "register", c.opts.Storage, readOnly)
+		v, err := s.conn.Call(ctx, "register", c.opts.Storage, readOnly)
 		if err == nil {
 			s.readOnly = readOnly
 			if s.caps.RegisterReturnsTID {
@@ -196,8 +202,8 @@ func (c *Client) register(ctx context.Context, s *session) error {
 		}
 		err = c.mapError(err, op{method: "register"})
 		var ro *ReadOnlyError
-		if errors.As(err, &ro) && !readOnly && c.opts.ReadOnlyFallback {
-			c.log.Info("zeo: server refused read-write registration; falling back to read-only", "server", c.addr)
+		if errors.As(err, &ro) && !readOnly && fallback {
+			c.log.Info("zeo: server refused read-write registration; falling back to read-only", "server", s.addr)
 			readOnly, s.fellBack = true, true
 			continue
 		}
@@ -206,7 +212,7 @@ func (c *Client) register(ctx context.Context, s *session) error {
 		}
 		var se *ServerError
 		if errors.As(err, &se) && (se.Class == "exceptions.ValueError" || se.Class == "builtins.ValueError" || se.Class == "exceptions.KeyError" || se.Class == "builtins.KeyError") {
-			return fmt.Errorf("zeo: connect to %s: the server has no storage named %q (Options.Storage, or ?storage= in the URL): %w", c.addr, c.opts.Storage, err)
+			return fmt.Errorf("zeo: connect to %s: the server has no storage named %q (Options.Storage, or ?storage= in the URL): %w", s.addr, c.opts.Storage, err)
 		}
 		return c.stepError("register", err)
 	}
@@ -223,7 +229,7 @@ func (c *Client) callOn(ctx context.Context, s *session, o op, args ...any) (any
 
 // stepError says which connect step failed, keeping the typed error.
 func (c *Client) stepError(step string, err error) error {
-	return fmt.Errorf("zeo: connect to %s: %s: %w", c.addr, step, err)
+	return fmt.Errorf("zeo: connect to %s: %s: %w", c.server(), step, err)
 }
 
 // Session describes the connection: what the server announced, what was
@@ -259,11 +265,20 @@ type Session struct {
 	Capabilities zrpc.Capabilities
 }
 
-// Session returns what was negotiated on the connection.
+// Session returns what was negotiated on the current connection, or on
+// the last one while the client is reconnecting.
 func (c *Client) Session() Session {
-	s := c.sess()
+	s := c.live.Load()
+	if s == nil {
+		s = c.sess()
+	}
+	return s.describe(c.opts.Storage)
+}
+
+// describe is the session as the public Session type.
+func (s *session) describe(storage string) Session {
 	return Session{
-		Server:           c.addr,
+		Server:           s.addr,
 		Announced:        s.neg.Server,
 		Negotiated:       s.neg.Chosen,
 		Reason:           s.neg.Reason,
@@ -271,7 +286,7 @@ func (c *Client) Session() Session {
 		AuthProtocol:     s.authProtocol,
 		Authenticated:    s.authenticated,
 		TLS:              s.tls,
-		Storage:          c.opts.Storage,
+		Storage:          storage,
 		ReadOnly:         s.readOnly,
 		ReadOnlyFallback: s.fellBack,
 		ConnectTID:       s.connectTID,

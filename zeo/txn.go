@@ -40,6 +40,7 @@ type txnState uint8
 const (
 	txnActive txnState = iota
 	txnVoted
+	txnFinishing // tpc_finish sent
 	txnDone
 )
 
@@ -49,6 +50,12 @@ const (
 // may be called at any time, and after Finish it does nothing, so
 // "defer tx.Abort(ctx)" is the idiom. A Transaction is safe for concurrent
 // use, though its operations are naturally sequential.
+//
+// A transaction belongs to the connection it began on: every operation
+// goes there. If that connection is lost before tpc_finish, the server
+// aborts the transaction, and every later operation fails with a
+// *DisconnectedError with TxnAborted set; nothing of it reaches the next
+// connection.
 type Transaction struct {
 	c  *Client
 	s  *session
@@ -57,9 +64,19 @@ type Transaction struct {
 	mu      sync.Mutex
 	state   txnState
 	written []OID // stored or deleted, reported as a local invalidation
+	stores  []storedData
 	undone  []OID
 	results []StoreResult // from serialnos (≤ 4.x), appended by the handler
 	voteErr error
+	lostErr error // set when the connection was lost before tpc_finish
+}
+
+// storedData is one Store, kept so that an uncertain commit can be
+// settled afterwards (CommitOutcomeUnknownError.Resolve).
+type storedData struct {
+	oid    OID
+	serial TID
+	data   []byte
 }
 
 // Begin starts a transaction (tpc_begin). A ZEO connection carries one
@@ -67,9 +84,12 @@ type Transaction struct {
 // Client has finished or aborted, or ctx ends. A read-only connection
 // refuses with a *ReadOnlyError without asking the server.
 func (c *Client) Begin(ctx context.Context, meta TxnMeta) (*Transaction, error) {
-	s := c.sess()
+	s, err := c.liveSession(ctx, "tpc_begin")
+	if err != nil {
+		return nil, err
+	}
 	if s.readOnly {
-		return nil, &ReadOnlyError{Op: "Begin", Local: true, Server: c.addr, Version: c.version()}
+		return nil, &ReadOnlyError{Op: "Begin", Local: true, Server: c.server(), Version: c.version()}
 	}
 	ext, err := dictFromMap(meta.Extension)
 	if err != nil {
@@ -79,8 +99,13 @@ func (c *Client) Begin(ctx context.Context, meta TxnMeta) (*Transaction, error) 
 	case c.txnSlot <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("zeo: Begin: waiting for the previous transaction: %w", ctx.Err())
-	case <-s.conn.Done():
-		return nil, c.mapError(s.conn.Err(), op{method: "tpc_begin"})
+	case <-c.ended:
+		return nil, c.notSent("tpc_begin", c.Err(), nil)
+	}
+	// The previous transaction may have held the slot across a reconnect.
+	if s, err = c.liveSession(ctx, "tpc_begin"); err != nil {
+		<-c.txnSlot
+		return nil, err
 	}
 	tx := &Transaction{c: c, s: s, id: c.nextTxnID()}
 	c.txnMu.Lock()
@@ -92,15 +117,62 @@ func (c *Client) Begin(ctx context.Context, meta TxnMeta) (*Transaction, error) 
 		// ZODB 3.10 made tpc_begin one-way (and undo asynchronous, and
 		// tpc_abort synchronous) in the same release: errors surface at
 		// vote.
-		err = c.notify(ctx, "tpc_begin", args...)
+		err = c.notifyIn(ctx, s, "tpc_begin", args...)
 	} else {
-		_, err = c.call(ctx, op{method: "tpc_begin"}, args...)
+		_, err = c.callIn(ctx, s, op{method: "tpc_begin"}, args...)
 	}
 	if err != nil {
 		tx.release()
-		return nil, err
+		return nil, tx.lostOr(err)
 	}
 	return tx, nil
+}
+
+// lose ends the transaction because its connection was lost before
+// tpc_finish (the supervisor calls it): the server has aborted it. A
+// Finish in progress reports the loss itself.
+func (tx *Transaction) lose(cause error) {
+	tx.mu.Lock()
+	if tx.state == txnDone || tx.state == txnFinishing {
+		tx.mu.Unlock()
+		return
+	}
+	tx.lostErr = &DisconnectedError{Server: tx.s.addr, Version: tx.s.neg.Chosen, Cause: cause, TxnAborted: true}
+	tx.mu.Unlock()
+	tx.release()
+}
+
+// lostOr returns the transaction's loss error for an operation that
+// failed because the connection went away, err otherwise.
+func (tx *Transaction) lostOr(err error) error {
+	if !errors.Is(err, ErrDisconnected) || errors.Is(err, ErrClosed) {
+		return err
+	}
+	var de *DisconnectedError
+	if errors.As(err, &de) {
+		e := *de
+		e.TxnAborted = true
+		return &e
+	}
+	return err
+}
+
+// call and notify send a transaction's messages on its own session.
+func (tx *Transaction) call(ctx context.Context, o op, args ...any) (any, error) {
+	v, err := tx.c.callIn(ctx, tx.s, o, args...)
+	return v, tx.lostOr(err)
+}
+
+func (tx *Transaction) notify(ctx context.Context, method string, args ...any) error {
+	return tx.lostOr(tx.c.notifyIn(ctx, tx.s, method, args...))
+}
+
+// method is the server method for op on the transaction's session.
+func (tx *Transaction) method(op Operation) (string, error) {
+	if m, ok := tx.s.method(op); ok {
+		return m, nil
+	}
+	return "", tx.c.unsupportedOp(tx.s, op)
 }
 
 // ID returns the transaction id sent to the server.
@@ -110,6 +182,11 @@ func (tx *Transaction) ID() int64 { return tx.id }
 func (tx *Transaction) active(opName string) error {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	if tx.lostErr != nil {
+		e := *tx.lostErr.(*DisconnectedError)
+		e.Method = opName
+		return &e
+	}
 	switch tx.state {
 	case txnActive:
 		return nil
@@ -126,18 +203,19 @@ func (tx *Transaction) Store(ctx context.Context, oid OID, serial TID, data []by
 	if err := tx.active("Store"); err != nil {
 		return err
 	}
-	if _, err := tx.c.require(OpStore); err != nil {
+	if _, err := tx.method(OpStore); err != nil {
 		return err
 	}
 	args := []any{pickle.Bytes(oid[:]), pickle.Bytes(serial[:]), pickle.Bytes(data), tx.id}
 	if tx.s.caps.VersionsAPI {
 		args = []any{pickle.Bytes(oid[:]), pickle.Bytes(serial[:]), pickle.Bytes(data), "", tx.id}
 	}
-	if err := tx.c.notify(ctx, "storea", args...); err != nil {
+	if err := tx.notify(ctx, "storea", args...); err != nil {
 		return err
 	}
 	tx.mu.Lock()
 	tx.written = append(tx.written, oid)
+	tx.stores = append(tx.stores, storedData{oid: oid, serial: serial, data: data})
 	tx.mu.Unlock()
 	return nil
 }
@@ -150,11 +228,11 @@ func (tx *Transaction) CheckCurrentSerial(ctx context.Context, oid OID, serial T
 	if err := tx.active("CheckCurrentSerial"); err != nil {
 		return err
 	}
-	method, err := tx.c.require(OpCheckCurrentSerial)
+	method, err := tx.method(OpCheckCurrentSerial)
 	if err != nil {
 		return err
 	}
-	return tx.c.notify(ctx, method, pickle.Bytes(oid[:]), pickle.Bytes(serial[:]), tx.id)
+	return tx.notify(ctx, method, pickle.Bytes(oid[:]), pickle.Bytes(serial[:]), tx.id)
 }
 
 // Delete removes oid, whose current revision is serial (deleteObject,
@@ -163,11 +241,11 @@ func (tx *Transaction) Delete(ctx context.Context, oid OID, serial TID) error {
 	if err := tx.active("Delete"); err != nil {
 		return err
 	}
-	method, err := tx.c.require(OpDelete)
+	method, err := tx.method(OpDelete)
 	if err != nil {
 		return err
 	}
-	if err := tx.c.notify(ctx, method, pickle.Bytes(oid[:]), pickle.Bytes(serial[:]), tx.id); err != nil {
+	if err := tx.notify(ctx, method, pickle.Bytes(oid[:]), pickle.Bytes(serial[:]), tx.id); err != nil {
 		return err
 	}
 	tx.mu.Lock()
@@ -192,8 +270,13 @@ func (tx *Transaction) addResults(rs []StoreResult) {
 // CheckCurrentSerial); the transaction must then be aborted.
 func (tx *Transaction) Vote(ctx context.Context) ([]StoreResult, error) {
 	tx.mu.Lock()
+	if tx.lostErr != nil {
+		err := tx.lostErr
+		tx.mu.Unlock()
+		return nil, err
+	}
 	switch tx.state {
-	case txnVoted:
+	case txnVoted, txnFinishing:
 		rs, err := tx.results, tx.voteErr
 		tx.mu.Unlock()
 		return rs, err
@@ -204,7 +287,7 @@ func (tx *Transaction) Vote(ctx context.Context) ([]StoreResult, error) {
 	tx.state = txnVoted
 	tx.mu.Unlock()
 
-	v, err := tx.c.call(ctx, op{method: "vote"}, tx.id)
+	v, err := tx.call(ctx, op{method: "vote"}, tx.id)
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	if err == nil && tx.s.caps.StoreResultsInVote {
@@ -248,7 +331,7 @@ func (c *Client) parseVoteList(v any) ([]StoreResult, error) {
 			continue
 		}
 		if d, ok := pickle.AsDict(it); ok {
-			ce := &ConflictError{Kind: "ConflictError", Message: "conflict left to the client (the server runs client-side conflict resolution, which this client does not do)", Server: c.addr, Version: c.version()}
+			ce := &ConflictError{Kind: "ConflictError", Message: "conflict left to the client (the server runs client-side conflict resolution, which this client does not do)", Server: c.server(), Version: c.version()}
 			if o, ok := d.GetString("oid"); ok {
 				ce.OID, ce.OIDKnown = asOID(o)
 			}
@@ -278,35 +361,45 @@ func containsOID(oids []OID, oid OID) bool {
 // *CommitOutcomeUnknownError: the transaction may or may not be committed.
 func (tx *Transaction) Finish(ctx context.Context) (TID, error) {
 	tx.mu.Lock()
-	state := tx.state
+	state, lost := tx.state, tx.lostErr
 	tx.mu.Unlock()
-	switch state {
-	case txnDone:
+	switch {
+	case lost != nil:
+		return TID{}, lost
+	case state == txnDone || state == txnFinishing:
 		return TID{}, fmt.Errorf("zeo: Finish on a finished or aborted transaction: %w", ErrTransaction)
-	case txnActive:
+	case state == txnActive:
 		if _, err := tx.Vote(ctx); err != nil {
 			return TID{}, err
 		}
 	}
 	tx.mu.Lock()
-	if tx.voteErr != nil {
-		err := tx.voteErr
+	if tx.lostErr != nil || tx.voteErr != nil {
+		err := tx.lostErr
+		if err == nil {
+			err = fmt.Errorf("zeo: Finish after a failed Vote: Abort instead: %w", tx.voteErr)
+		}
 		tx.mu.Unlock()
-		return TID{}, fmt.Errorf("zeo: Finish after a failed Vote: Abort instead: %w", err)
+		return TID{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		// Nothing sent yet: the outcome is known (not committed).
+		tx.mu.Unlock()
+		return TID{}, fmt.Errorf("zeo: Finish: %w", err)
+	}
+	tx.state = txnFinishing
 	changed := append(append([]OID(nil), tx.written...), tx.undone...)
 	tx.mu.Unlock()
 
 	c, s := tx.c, tx.s
-	if err := ctx.Err(); err != nil {
-		// Nothing sent yet: the outcome is known (not committed).
-		return TID{}, fmt.Errorf("zeo: Finish: %w", err)
-	}
+	knownBefore := c.LastTID()
 	v, err := s.conn.CallWith(ctx, zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
 		// On the read goroutine, in wire order with the server's own
-		// invalidations: this commit takes its place among them.
+		// invalidations: this commit takes its place among them. The
+		// cache drops what it held of the changed objects; the hub
+		// advances LastTID as it delivers.
 		if t, ok := asTID(m.Args); ok && !isErrorReply(m) {
-			c.advance(t)
+			c.cache.invalidate(t, changed)
 			c.inval.publish(Invalidation{TID: t, OIDs: changed, Local: true})
 		}
 	}}, "tpc_finish", tx.id)
@@ -318,7 +411,8 @@ func (tx *Transaction) Finish(ctx context.Context) (TID, error) {
 			return TID{}, c.mapError(err, op{method: "tpc_finish"})
 		}
 		tx.release()
-		return TID{}, &CommitOutcomeUnknownError{Server: c.addr, Version: c.version(), Err: c.mapError(err, op{method: "tpc_finish"})}
+		return TID{}, &CommitOutcomeUnknownError{Server: s.addr, Version: s.neg.Chosen, Err: c.mapError(err, op{method: "tpc_finish"}),
+			settle: tx.settlement(knownBefore)}
 	}
 	tx.release()
 	t, ok := asTID(v)
@@ -342,16 +436,24 @@ func (tx *Transaction) Abort(ctx context.Context) error {
 	}
 	tx.mu.Unlock()
 	defer tx.release()
-	c := tx.c
-	if c.sess().conn.Err() != nil {
+	if tx.s.conn.Err() != nil {
 		return nil // the server aborts transactions of lost connections
 	}
 	if tx.s.caps.UndoAsync {
 		// 3.10+ clients call tpc_abort synchronously (§7.3).
-		_, err := c.call(ctx, op{method: "tpc_abort"}, tx.id)
-		return err
+		_, err := tx.c.callIn(ctx, tx.s, op{method: "tpc_abort"}, tx.id)
+		return ignoreLost(err)
 	}
-	return c.notify(ctx, "tpc_abort", tx.id)
+	return ignoreLost(tx.c.notifyIn(ctx, tx.s, "tpc_abort", tx.id))
+}
+
+// ignoreLost drops the error of an abort whose connection was lost: the
+// server aborts the transactions of lost connections itself.
+func ignoreLost(err error) error {
+	if errors.Is(err, ErrDisconnected) {
+		return nil
+	}
+	return err
 }
 
 // release ends the transaction on the client and frees the connection for

@@ -28,7 +28,7 @@ func (c *Client) UndoLog(ctx context.Context, first, last int) ([]UndoRecord, er
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.call(ctx, op{method: method}, int64(first), int64(last))
+	v, err := c.call(ctx, op{method: method, idempotent: true}, int64(first), int64(last))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (c *Client) UndoInfo(ctx context.Context, first, last int, spec map[string]
 		}
 		sp = d
 	}
-	v, err := c.call(ctx, op{method: method}, int64(first), int64(last), sp)
+	v, err := c.call(ctx, op{method: method, idempotent: true}, int64(first), int64(last), sp)
 	if err != nil {
 		return nil, err
 	}
@@ -108,14 +108,14 @@ func (tx *Transaction) Undo(ctx context.Context, id []byte) ([]OID, error) {
 		return nil, err
 	}
 	c := tx.c
-	method, err := c.require(OpUndo)
+	method, err := tx.method(OpUndo)
 	if err != nil {
 		return nil, err
 	}
 	if method == "undoa" {
-		return nil, c.notify(ctx, method, pickle.Bytes(id), tx.id)
+		return nil, tx.notify(ctx, method, pickle.Bytes(id), tx.id)
 	}
-	v, err := c.call(ctx, op{method: method}, pickle.Bytes(id), tx.id)
+	v, err := tx.call(ctx, op{method: method}, pickle.Bytes(id), tx.id)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,11 @@
 // frames, delays of the connection or of single replies, stalls, corrupt
 // frames, garbage, a chosen version announcement) are set with
 // Options.Faults or [Server.SetFaults]; [Server.Restart] drops every
-// client and listens again on the same port.
+// client and listens again on the same port. For a server replaced during
+// an outage, Close it and start another on its address with its data
+// (Options.Addr, Options.Store), maybe of another profile, or with a
+// clone of the store taken earlier (store.Store.Clone) for one restored
+// from an older backup.
 //
 // Known gaps: no blobs (the blob methods raise Unsupported), no restorea;
 // no invalidation-age (getInvalidations answers from the queue only, as

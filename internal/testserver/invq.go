@@ -11,13 +11,16 @@ import (
 const invalidationQueueSize = 100
 
 // invalidationQueue is a ZEO server's invq, what getInvalidations answers
-// from: the recent transactions, oldest first and at most
-// invalidationQueueSize of them, each with the objects the server
+// from: the recent transactions, oldest first and at most size of them
+// (the server's invalidation-queue-size), each with the objects the server
 // announced for it. Servers fill it where they broadcast
 // invalidateTransaction, so it holds the same lists: ZEO ≤ 4 leave out
 // the transactions that invalidated nothing, ZEO 5 queues every one. A
 // starting server loads it from the storage instead (fill).
 type invalidationQueue struct {
+	// size bounds the entries (Options.InvalidationQueueSize); 0 means
+	// invalidationQueueSize. Set before the queue is used.
+	size    int
 	mu      sync.Mutex
 	entries []invqEntry
 }
@@ -32,23 +35,22 @@ type invqEntry struct {
 func (q *invalidationQueue) push(tid zodb.TID, objs []invalidated) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if n := len(q.entries) - invalidationQueueSize + 1; n > 0 {
+	if n := len(q.entries) - q.limit() + 1; n > 0 {
 		q.entries = append(q.entries[:0:0], q.entries[n:]...)
 	}
 	q.entries = append(q.entries, invqEntry{tid: tid, objs: objs})
 }
 
 // fill replaces the queue with what a server starting on st loads:
-// FileStorage.lastInvalidations, the last invalidationQueueSize
-// transactions with every object they wrote (new ones too, whatever the
-// generation). An empty storage gives an empty queue. Entries pushed for
-// commits newer than the history read are kept, so a commit racing with a
-// restart is not lost.
+// FileStorage.lastInvalidations, the last size transactions with every
+// object they wrote (new ones too, whatever the generation). An empty
+// storage gives an empty queue. Entries pushed for commits newer than the
+// history read are kept, so a commit racing with a restart is not lost.
 func (q *invalidationQueue) fill(st *store.Store) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	txns := st.Transactions()
-	txns = txns[max(0, len(txns)-invalidationQueueSize):]
+	txns = txns[max(0, len(txns)-q.limit()):]
 	entries := make([]invqEntry, 0, len(txns))
 	last := zodb.ZeroTID
 	for _, t := range txns {
@@ -64,7 +66,15 @@ func (q *invalidationQueue) fill(st *store.Store) {
 			entries = append(entries, e)
 		}
 	}
-	q.entries = entries[max(0, len(entries)-invalidationQueueSize):]
+	q.entries = entries[max(0, len(entries)-q.limit()):]
+}
+
+// limit is the queue's size: at most this many entries.
+func (q *invalidationQueue) limit() int {
+	if q.size > 0 {
+		return q.size
+	}
+	return invalidationQueueSize
 }
 
 // since is StorageServer.get_invalidations: ok is false (the reply None:

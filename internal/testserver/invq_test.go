@@ -165,3 +165,47 @@ func TestDeleteInvalidation(t *testing.T) {
 		})
 	}
 }
+
+// Options.InvalidationQueueSize bounds what getInvalidations can answer, as
+// invalidation-queue-size does in the captures shortgap and longgap: a
+// client whose cache is at the tid of the last invalidation it saw gets
+// (tid, [oid]) after fewer commits than the queue holds, None after more.
+// A restarted server reloads as many transactions as its queue holds.
+func TestInvalidationQueueSize(t *testing.T) {
+	for _, profile := range []string{"z3101-py27", "z5-py3"} {
+		for _, tc := range []struct {
+			name    string
+			size    int
+			commits int
+			ok      bool
+		}{
+			{"shortgap", 2, 1, true},
+			{"longgap", 2, 3, false},
+			{"default size", 0, 3, true},
+		} {
+			t.Run(profile+"/"+tc.name, func(t *testing.T) {
+				srv := Start(t, Options{Profile: profile, InvalidationQueueSize: tc.size})
+				serial, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v0"))
+				// The client's cache is at C's change of a third object.
+				cacheTID, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(3), record("c"))
+				b := dial(t, srv)
+				b.register(srv)
+				for i := range tc.commits {
+					serial, _ = b.commit(srv, int64(i+1), map[uint64]zodb.TID{1: serial}, record("b"))
+				}
+				b.checkInvalidations(cacheTID, tc.ok, serial, []uint64{1})
+
+				if err := srv.Restart(); err != nil {
+					t.Fatal(err)
+				}
+				b.waitClosed()
+				a := dial(t, srv)
+				a.register(srv)
+				a.checkInvalidations(cacheTID, tc.ok, serial, []uint64{1})
+			})
+		}
+	}
+	if _, err := New(Options{InvalidationQueueSize: -1}); err == nil {
+		t.Error("New accepted a negative InvalidationQueueSize")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gozeo/gozeo/internal/testserver/store"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -27,10 +28,35 @@ type Options struct {
 	TLS *tls.Config
 	// Storage is the storage name clients register with; default "1".
 	Storage string
+	// Store, when set, is the storage served instead of a new one. It
+	// lets two servers serve the same data one after the other, e.g. a
+	// "z3101-py27" server closed during an outage and a "z5-py3" one
+	// started on its data (a server upgraded while clients were away),
+	// or a [store.Store.Clone] taken earlier (a server restored from an
+	// older backup). Close leaves the store as it is for the next server:
+	// the server stops following its commits and aborts its clients'
+	// transactions, releasing the commit lock. With Store set,
+	// StorageName and Clock, which only shape a new store, are ignored;
+	// the store's own options apply (a store made without
+	// store.Options.ClassName gives conflict errors a class_name of None).
+	Store *store.Store
 	// StorageName is the name get_info reports; default "gozeo-test".
 	StorageName string
 	// Clock gives the commit time tids are made from; default time.Now.
 	Clock func() time.Time
+	// InvalidationQueueSize is how many recent transactions the server
+	// keeps for getInvalidations, ZEO's invalidation-queue-size: a client
+	// reconnecting after more commits than that gets None and must verify
+	// or drop its cache. 0 means ZEO's default, 100; New refuses a
+	// negative size.
+	InvalidationQueueSize int
+	// Addr is the TCP address StartLocal (and so Start) listens on
+	// instead of a free loopback port, e.g. the address of a server just
+	// closed, to start its successor where clients reconnect
+	// ("127.0.0.1:41234"). A port still held by the closed server's
+	// sockets is retried for about a second. Serve and ListenAndServe,
+	// given their listener or address, ignore it.
+	Addr string
 	// Logger receives the server's diagnostics; nil discards them.
 	Logger *slog.Logger
 	// Faults are injected from the start; [Server.SetFaults] changes them

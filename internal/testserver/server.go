@@ -57,9 +57,9 @@ type Server struct {
 // New returns a server for opts; it serves once given a listener (Serve)
 // or an address (ListenAndServe). It fails for an unknown profile, an
 // option the profile's generation lacks (TLS before ZEO 5, authentication
-// in ZEO 5), a TLS config without what mutual TLS needs, and an
-// authentication database that cannot be read or whose realm differs
-// from Auth.Realm.
+// in ZEO 5), a negative InvalidationQueueSize, a TLS config without what
+// mutual TLS needs, and an authentication database that cannot be read or
+// whose realm differs from Auth.Realm.
 func New(opts Options) (*Server, error) {
 	prof, err := lookupProfile(opts.Profile)
 	if err != nil {
@@ -67,6 +67,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Storage == "" {
 		opts.Storage = "1"
+	}
+	if opts.InvalidationQueueSize < 0 {
+		return nil, fmt.Errorf("testserver: negative InvalidationQueueSize %d", opts.InvalidationQueueSize)
 	}
 	s := &Server{
 		opts:     opts,
@@ -96,20 +99,27 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.store = store.New(store.Options{
-		Name:      opts.StorageName,
-		Clock:     opts.Clock,
-		ClassName: recordClassName,
-		Logger:    s.log,
-	})
+	s.store = opts.Store
+	if s.store == nil {
+		s.store = store.New(store.Options{
+			Name:      opts.StorageName,
+			Clock:     opts.Clock,
+			ClassName: recordClassName,
+			Logger:    s.log,
+		})
+	}
+	// Close unsubscribes, so a store shared with a later server (Options.Store)
+	// no longer feeds this one.
 	s.cleanup = append(s.cleanup, s.store.Subscribe(s.broadcast))
+	s.invq.size = opts.InvalidationQueueSize
 	s.invq.fill(s.store)
 	s.SetFaults(opts.Faults)
 	return s, nil
 }
 
-// Start starts a server for opts on a loopback port and closes it when
-// the test ends. It fails the test if the server cannot start.
+// Start starts a server for opts on a loopback port (or Options.Addr) and
+// closes it when the test ends. It fails the test if the server cannot
+// start.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := StartLocal(opts)
@@ -120,17 +130,22 @@ func Start(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// StartLocal creates a server and starts it on a free loopback port, for
-// programs that embed one (the examples); Addr tells where, Close stops it.
+// StartLocal creates a server and starts it on a free loopback port, or
+// on Options.Addr when set, for programs that embed one (the examples);
+// Addr tells where, Close stops it.
 func StartLocal(opts Options) (*Server, error) {
 	s, err := New(opts)
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := listenAgain("tcp", addr)
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("testserver: listening on loopback: %w", err)
+		return nil, fmt.Errorf("testserver: listening on %s: %w", addr, err)
 	}
 	if err := s.listen(l); err != nil {
 		s.Close()
@@ -304,18 +319,8 @@ func (s *Server) Restart() error {
 	s.accepting.Wait()
 	s.dropConnections()
 
-	network, address := l.Addr().Network(), l.Addr().String()
-	var nl net.Listener
-	var err error
-	// The port is free once the old sockets are closed; a few retries
-	// cover a kernel slow to release it.
-	for i := 0; i < 50; i++ {
-		nl, err = net.Listen(network, address)
-		if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	address := l.Addr().String()
+	nl, err := listenAgain(l.Addr().Network(), address)
 	if err != nil {
 		return fmt.Errorf("testserver: restart: listening again on %s: %w", address, err)
 	}

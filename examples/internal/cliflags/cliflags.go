@@ -69,7 +69,10 @@ func Register(fs *flag.FlagSet, addrNote string) *Conn {
 // -tls, -tls-ca or -tls-cert is. The error, a *[FileError], names the TLS
 // flag and file that could not be used.
 func (c *Conn) Options(label string, readOnly bool) (*zeo.Options, error) {
-	opts := &zeo.Options{Storage: c.Storage, ReadOnly: readOnly, Label: label}
+	// The tools look at one connection: a lost one is reported, not
+	// silently replaced by another (a benchmark across a reconnect, or a
+	// probe of a different server, would mislead).
+	opts := &zeo.Options{Storage: c.Storage, ReadOnly: readOnly, Label: label, Reconnect: zeo.ReconnectPolicy{Disabled: true}}
 	if c.Version != "" {
 		opts.Versions = []zeo.Version{zeo.Version(c.Version)}
 	}

@@ -1,0 +1,225 @@
+package zeo
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// The connection lifecycle: Dial makes the first connection
+// (connectFirst); the supervisor goroutine then watches it, and when it is
+// lost marks the client disconnected, tries the servers again with
+// backoff, catches up on the new connection and installs it. One
+// goroutine owns these steps at a time, so status reports come in order.
+
+// connectFirst makes Dial's connection: one pass over the servers, or
+// with WaitForServer passes with backoff until ctx ends.
+func (c *Client) connectFirst(ctx context.Context) (*session, error) {
+	for attempt := 0; ; attempt++ {
+		s, err := c.connectPass(ctx, false)
+		if err == nil {
+			c.install(s)
+			return s, nil
+		}
+		if !c.opts.WaitForServer || !retryable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		c.setStatus(StatusEvent{Status: StatusConnecting, Server: c.server(), Err: err, Attempt: attempt + 1})
+		if !c.sleep(ctx, c.backoff(attempt)) {
+			if ctx.Err() != nil {
+				return nil, errors.Join(ctx.Err(), err)
+			}
+			return nil, err
+		}
+	}
+}
+
+// retryable reports whether a failed connection attempt is worth trying
+// again: not when the server answered that it will never accept this
+// client (no common protocol, bad credentials, a bad address).
+func retryable(err error) bool {
+	var pm *ProtocolMismatchError
+	var ae *AuthError
+	var addr *AddressError
+	return !errors.As(err, &pm) && !errors.As(err, &ae) && !errors.As(err, &addr)
+}
+
+// connectPass tries each server once, preferring one that accepts a
+// read-write registration: with several servers and the read-only
+// fallback, a read-only registration is made only once no server took a
+// read-write one, on the first that refused it. It returns the last
+// error when none answers.
+func (c *Client) connectPass(ctx context.Context, resume bool) (*session, error) {
+	multi := len(c.targets) > 1
+	var refusedRW []target
+	var lastErr error
+	for _, tgt := range c.targets {
+		s, err := c.connect(ctx, tgt, c.opts.ReadOnlyFallback && !multi, resume)
+		if err == nil {
+			return s, nil
+		}
+		var ro *ReadOnlyError
+		if multi && c.opts.ReadOnlyFallback && errors.As(err, &ro) {
+			refusedRW = append(refusedRW, tgt)
+		}
+		c.log.Debug("zeo: connection attempt failed", "server", tgt.address, "err", err)
+		lastErr = err
+		if ctx.Err() != nil || !retryable(err) {
+			return nil, err
+		}
+	}
+	for _, tgt := range refusedRW {
+		s, err := c.connect(ctx, tgt, true, resume)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+// install makes s the session calls use.
+func (c *Client) install(s *session) {
+	c.cur.Store(s)
+	c.live.Store(s)
+	// ZEO 2.0 sends invalidations without tids: its cache could never
+	// be trusted to be current.
+	c.cache.setLive(s.caps.InvalidateTransaction, s.connectTID)
+	c.mu.Lock()
+	c.outage = outage{}
+	select {
+	case <-c.ready:
+	default:
+		close(c.ready)
+	}
+	c.mu.Unlock()
+	d := s.describe(c.opts.Storage)
+	c.setStatus(StatusEvent{Status: StatusConnected, Server: s.addr, Session: &d})
+}
+
+// lost marks the client disconnected after s failed with cause: calls
+// wait from now on, the cache stops serving current revisions, and a
+// transaction begun on s is lost.
+func (c *Client) lost(s *session, cause error) {
+	c.live.CompareAndSwap(s, nil)
+	c.cache.setLive(false, TID{})
+	c.mu.Lock()
+	select {
+	case <-c.ready:
+		c.ready = make(chan struct{})
+	default:
+	}
+	c.outage = outage{since: time.Now(), cause: cause}
+	c.mu.Unlock()
+	c.txnMu.Lock()
+	tx := c.curTxn
+	c.txnMu.Unlock()
+	if tx != nil && tx.s == s {
+		tx.lose(cause)
+	}
+}
+
+// supervise watches the session and replaces it when it is lost, until
+// Close. With reconnection disabled it ends the client instead.
+func (c *Client) supervise(s *session) {
+	defer c.superWG.Done()
+	for {
+		select {
+		case <-s.conn.Done():
+		case <-c.closing:
+			return
+		}
+		select {
+		case <-c.closing:
+			return // Close closed it
+		default:
+		}
+		cause := s.conn.Err()
+		if de := c.mapError(cause, op{}); de != nil {
+			cause = de
+		}
+		c.log.Warn("zeo: connection lost", "server", s.addr, "err", cause)
+		c.lost(s, cause)
+		if c.opts.Reconnect.Disabled {
+			c.finish(cause)
+			return
+		}
+		c.setStatus(StatusEvent{Status: StatusReconnecting, Server: s.addr, Err: cause})
+		if s = c.reconnect(); s == nil {
+			return // closing
+		}
+	}
+}
+
+// reconnect tries the servers until one connects and catches up, or the
+// client is closed (nil).
+func (c *Client) reconnect() *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for attempt := 0; ; attempt++ {
+		actx, acancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+		s, err := c.connectPass(actx, true)
+		acancel()
+		if err == nil {
+			c.install(s)
+			return s
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.mu.Lock()
+		c.outage.attempts = attempt + 1
+		c.outage.last = err
+		c.mu.Unlock()
+		var stale *StaleServerError
+		if errors.As(err, &stale) {
+			c.log.Error("zeo: refusing a server that is behind this client", "err", err)
+		}
+		c.setStatus(StatusEvent{Status: StatusReconnecting, Server: c.server(), Err: err, Attempt: attempt + 1})
+		if !c.sleep(ctx, c.backoff(attempt)) {
+			return nil
+		}
+	}
+}
+
+// backoff is the delay after the failed attempt number attempt (from 0):
+// none after the first, then MinDelay doubling up to MaxDelay, each drawn
+// at random from its upper half so that clients of one server spread out.
+func (c *Client) backoff(attempt int) time.Duration {
+	if attempt == 0 {
+		return 0
+	}
+	p := c.opts.Reconnect
+	d := p.MinDelay
+	for i := 1; i < attempt && d < p.MaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxDelay)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d, reporting false if ctx ends or the client is closed
+// first.
+func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-c.closing:
+		return false
+	}
+}
