@@ -63,7 +63,7 @@ func (c *Client) catchUp(ctx context.Context, s *session) error {
 		}
 	}
 	var stale []OID
-	if s.caps.CacheVerification && (s.neg.Chosen.HasMethod("verify") || s.neg.Chosen.HasMethod("zeoVerify")) {
+	if s.caps.CacheVerification {
 		var err error
 		if stale, err = c.verifyCache(ctx, s); err != nil {
 			return c.stepError("cache verification", err)
@@ -119,15 +119,21 @@ func (v *verification) result() []OID {
 // server calls stale as its invalidateVerify arrives.
 func (c *Client) verifyCache(ctx context.Context, s *session) ([]OID, error) {
 	done := s.verify.begin()
+	// verify came with MVCC (ZODB 3.3); ZODB 3.2 and ZEO 2.0 have only
+	// zeoVerify, whose version-API form adds a version serial (None).
 	method := "verify"
-	if !s.neg.Chosen.HasMethod(method) {
+	if !s.caps.LoadBefore || !s.neg.Chosen.HasMethod(method) {
 		method = "zeoVerify"
 	}
 	entries := c.cache.currentSerials()
 	for _, e := range entries {
-		args := []any{pickle.Bytes(e.OID[:]), pickle.Bytes(e.Serial[:])}
-		if s.caps.VersionsAPI && method == "verify" {
-			args = []any{pickle.Bytes(e.OID[:]), "", pickle.Bytes(e.Serial[:])}
+		oid, serial := pickle.Bytes(e.OID[:]), pickle.Bytes(e.Serial[:])
+		args := []any{oid, serial}
+		switch {
+		case s.caps.VersionsAPI && method == "verify":
+			args = []any{oid, "", serial}
+		case s.caps.VersionsAPI:
+			args = []any{oid, serial, pickle.None}
 		}
 		if err := c.notifyIn(ctx, s, method, args...); err != nil {
 			return nil, err

@@ -392,6 +392,10 @@ func (e *DisconnectedError) Error() string {
 		if e.NoReconnect {
 			b.WriteString("; reconnection is disabled (Options.Reconnect): Dial again")
 		}
+	case e.Method == "": // the connection itself, no call
+		if e.NoReconnect {
+			b.WriteString("; reconnection is disabled (Options.Reconnect): Dial again")
+		}
 	default:
 		b.WriteString("; the call may or may not have reached the server")
 		if e.NoReconnect {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/gozeo/gozeo/zrpc"
 )
 
 // The connection lifecycle: Dial makes the first connection
@@ -135,9 +137,11 @@ func (c *Client) supervise(s *session) {
 			return // Close closed it
 		default:
 		}
+		// The cause without zrpc's wrapping: what broke the connection.
 		cause := s.conn.Err()
-		if de := c.mapError(cause, op{}); de != nil {
-			cause = de
+		var zde *zrpc.DisconnectedError
+		if errors.As(cause, &zde) && zde.Cause != nil {
+			cause = zde.Cause
 		}
 		c.log.Warn("zeo: connection lost", "server", s.addr, "err", cause)
 		c.lost(s, cause)
@@ -145,7 +149,8 @@ func (c *Client) supervise(s *session) {
 			c.finish(cause)
 			return
 		}
-		c.setStatus(StatusEvent{Status: StatusReconnecting, Server: s.addr, Err: cause})
+		c.setStatus(StatusEvent{Status: StatusReconnecting, Server: s.addr,
+			Err: &DisconnectedError{Server: s.addr, Version: s.neg.Chosen, Cause: cause}})
 		if s = c.reconnect(); s == nil {
 			return // closing
 		}

@@ -28,6 +28,10 @@ type workload struct {
 	enc pickle.EncoderOptions
 	// seed makes the workers' choices of objects and operations.
 	seed uint64
+	// dist is how workers pick objects: distUniform or distZipf, with
+	// exponent zipfS.
+	dist  string
+	zipfS float64
 }
 
 // stats is what one worker measured; the workers' stats are merged at the
@@ -164,16 +168,18 @@ func measure(ctx context.Context, clients []*zeo.Client, oids []zodb.OID, w *wor
 	return total, elapsed
 }
 
-// work is one worker's loop. Each turn picks an object at random, and
+// work is one worker's loop. Each turn picks an object at random (by
+// w.dist), and
 // either loads it or, with probability w.ratio, loads it and commits a
 // new revision based on the serial it loaded, as an application would: a
 // conflict means another worker committed the object in between.
 func work(ctx context.Context, c *zeo.Client, oids []zodb.OID, w *workload, r *rand.Rand, ops *atomic.Int64, s *stats) {
+	pick := w.picker(r, len(oids))
 	for ctx.Err() == nil {
 		if w.maxOps > 0 && ops.Add(1) > w.maxOps {
 			return
 		}
-		oid := oids[r.IntN(len(oids))]
+		oid := oids[pick()]
 		commit := r.Float64() < w.ratio
 
 		t0 := time.Now()

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "zeobench: %s, protocol %s (%s)\n", where, s.Negotiated, s.Encoding)
 	fmt.Fprintf(stdout, "  %d workers on %d connection(s), %d objects of %s, commit ratio %.2f\n",
 		w.workers, len(clients), cfg.objects, describeRecord(w), w.ratio)
+	fmt.Fprintf(stdout, "  %s; %s\n", describeDist(w), describeCache(clients[0].CacheStats().Limit))
 
 	t0 := time.Now()
 	oids, txns, err := seed(ctx, clients[0], cfg.objects, w)
@@ -106,8 +108,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "  running %s...\n\n", limits)
 
+	cacheBefore := cacheTotals(clients)
 	st, elapsed := measure(ctx, clients, oids, w)
-	report(stdout, st, elapsed)
+	report(stdout, st, elapsed, summarizeCache(cacheBefore, cacheTotals(clients), len(clients)))
 	switch {
 	case st.canceled:
 		fmt.Fprintf(stderr, "zeobench: interrupted after %s; the figures cover that time\n", elapsed.Round(time.Millisecond))
@@ -164,15 +167,29 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	objects := fs.Int("objects", 1000, "objects to create and work on")
 	ratio := fs.Float64("commit-ratio", 0.1, "fraction of operations that also commit a new revision of the object, 0 to 1")
 	seedFlag := fs.Uint64("seed", 1, "seed of the workers' random choices of objects and operations")
+	cache := cacheOff
+	fs.Var(&cache, "cache", "client object cache `SIZE` per connection: bytes, or with a unit (512KiB, 20MiB, 1GB); off or negative: no cache, every load reaches the server (see above); 0 or default: the client's default, 20 MiB")
+	dist := fs.String("dist", distUniform, "how workers pick objects: uniform (all alike) or zipf (object k with probability ∝ 1/(1+k)^s, a read-mostly hot set)")
+	zipfS := fs.Float64("zipf-s", defaultZipfS, "exponent s of -dist zipf, over 1: the larger, the smaller the hot set")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `zeobench measures a ZEO server of any generation under load. It creates
 -objects objects whose records are -size bytes, then runs -c workers for -d:
-each turn picks an object at random and loads it, and with probability
--commit-ratio commits a new revision based on the revision it loaded, as an
-application would (a conflict means another worker committed the object in
-between; conflicts are counted, not retried). It then reports, for loads
-and commits, the count, operations per second, MB/s (10^6 bytes) and latency
-percentiles (p50, p90, p99, max), then conflicts and errors.
+each turn picks an object at random (uniformly, or by -dist zipf) and loads
+it, and with probability -commit-ratio commits a new revision based on the
+revision it loaded, as an application would (a conflict means another worker
+committed the object in between; conflicts are counted, not retried). It
+then reports, for loads and commits, the count, operations per second, MB/s
+(10^6 bytes) and latency percentiles (p50, p90, p99, max), then conflicts and
+errors.
+
+The client's object cache is off unless -cache gives it a size, so that
+every load is a round trip to the server: the figures measure the server
+path, the loads per second a server can answer, comparable with runs made
+before the client had a cache. With -cache 20MiB (ZEO's default size) they
+measure a cached client instead, loads served from memory included, and the
+report adds the caches' hits, misses, hit ratio, evictions, entries and
+bytes (summed over the connections). -dist zipf, a read-mostly hot set, is
+the access pattern where a cache pays.
 
 It writes to the storage: point it at a scratch one, or use -profile to
 benchmark an embedded test server (a Go imitation of a server generation;
@@ -186,6 +203,7 @@ Examples:
   zeobench -profile z5-py3 -d 5s
   zeobench -addr localhost:8100 -c 32 -conns 4 -d 1m
   zeobench -addr localhost:8100 -size 65536 -objects 200 -commit-ratio 0
+  zeobench -profile z5-py3 -dist zipf -cache 20MiB
   zeobench -addr db:8100 -user alice -password secret -version Z3101
 
 Flags:
@@ -218,6 +236,12 @@ Flags:
 		return usage("-d must be positive")
 	case !(*ratio >= 0 && *ratio <= 1):
 		return usage("-commit-ratio must be between 0 and 1")
+	case *dist != distUniform && *dist != distZipf:
+		return usage("unknown -dist %q (uniform or zipf)", *dist)
+	case !(*zipfS > 1 && !math.IsInf(*zipfS, 1)):
+		return usage("-zipf-s must be a number over 1")
+	case isSet(fs, "zipf-s") && *dist != distZipf:
+		return usage("-zipf-s applies to -dist zipf only")
 	case int64(*objects)*int64(*size) > maxDataset:
 		return usage("-objects × -size is over %d GiB", maxDataset>>30)
 	}
@@ -230,9 +254,18 @@ Flags:
 	if err != nil {
 		return usage("%v", err)
 	}
+	opts.CacheSize = int64(cache)
 	cfg := &config{
 		addr: conn.Addr, profile: *profile, conns: *conns, objects: *objects, timeout: conn.Timeout, opts: opts,
-		work: workload{workers: *workers, duration: *duration, maxOps: *maxOps, ratio: *ratio, size: *size, seed: *seedFlag},
+		work: workload{workers: *workers, duration: *duration, maxOps: *maxOps, ratio: *ratio, size: *size, seed: *seedFlag,
+			dist: *dist, zipfS: *zipfS},
 	}
 	return cfg, 0
+}
+
+// isSet reports whether the command line gave the flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

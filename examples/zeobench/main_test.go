@@ -130,12 +130,14 @@ func TestBenchReadOnly(t *testing.T) {
 }
 
 // A lost connection ends the run at once with status 1, after printing
-// what was measured.
+// what was measured. The cache is off (explicitly, whatever the default):
+// with it, the repeated loads of 20 objects would not reach the server
+// that drops the connection.
 func TestBenchDisconnect(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Faults: testserver.Faults{Rules: []testserver.FaultRule{
 		{Method: "loadBefore", AfterFrames: 100, Action: testserver.FaultClose},
 	}}})
-	code, out, errOut := runBench(t, t.Context(), "-addr", srv.Addr(), "-d", "10m", "-objects", "20", "-commit-ratio", "0")
+	code, out, errOut := runBench(t, t.Context(), "-addr", srv.Addr(), "-d", "10m", "-objects", "20", "-commit-ratio", "0", "-cache", "off")
 	if code != 1 || !strings.Contains(errOut, "connection to the server was lost") {
 		t.Errorf("exit %d, stderr %s", code, errOut)
 	}
@@ -175,6 +177,11 @@ func TestBenchUsage(t *testing.T) {
 		{[]string{"-profile", "z5-py3", "-d", "0s"}, 2, "-d must be positive"},
 		{[]string{"-profile", "z5-py3", "-objects", "1000000", "-size", "1000000"}, 2, "GiB"},
 		{[]string{"-profile", "z5-py3", "extra"}, 2, "unexpected argument"},
+		{[]string{"-profile", "z5-py3", "-dist", "pareto"}, 2, "unknown -dist"},
+		{[]string{"-profile", "z5-py3", "-dist", "zipf", "-zipf-s", "1"}, 2, "-zipf-s must be a number over 1"},
+		{[]string{"-profile", "z5-py3", "-dist", "zipf", "-zipf-s", "NaN"}, 2, "-zipf-s must be a number over 1"},
+		{[]string{"-profile", "z5-py3", "-dist", "zipf", "-zipf-s", "+Inf"}, 2, "-zipf-s must be a number over 1"},
+		{[]string{"-profile", "z5-py3", "-zipf-s", "1.1"}, 2, "-zipf-s applies to -dist zipf only"},
 	} {
 		code, _, errOut := runBench(t, t.Context(), tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {

@@ -8,8 +8,9 @@ import (
 )
 
 // report prints the figures of a run: a row per operation with its count,
-// rate, throughput and latency percentiles, then conflicts and errors.
-func report(w io.Writer, s *stats, elapsed time.Duration) {
+// rate, throughput and latency percentiles, then what the client caches
+// did (unless cache is nil: they were off), conflicts and errors.
+func report(w io.Writer, s *stats, elapsed time.Duration, cache *cacheSummary) {
 	secs := elapsed.Seconds()
 	rate := func(n float64) string {
 		if secs <= 0 {
@@ -27,6 +28,9 @@ func report(w io.Writer, s *stats, elapsed time.Duration) {
 	row("commit", &s.commits, s.storeBytes)
 	n := s.loads.n + s.commits.n
 	fmt.Fprintf(w, "%-8s %9d %10s %9s\n\n", "all", n, rate(float64(n)), rate(float64(s.loadBytes+s.storeBytes)/1e6))
+	if cache != nil {
+		reportCache(w, cache)
+	}
 
 	attempts := s.commits.n + uint64(s.conflicts)
 	if attempts > 0 {

@@ -275,25 +275,47 @@ func (s *Server) acceptLoop(l net.Listener) {
 			return
 		}
 		backoff = 0
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			nc.Close()
+		if !s.track(nc) {
 			return
 		}
-		s.conns.Add(1)
-		s.accepted[nc] = struct{}{}
-		s.mu.Unlock()
-		go func() {
-			defer s.conns.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.accepted, nc)
-				s.mu.Unlock()
-			}()
-			s.serveConn(nc)
-		}()
+		go s.serveTracked(nc)
 	}
+}
+
+// ServeConn serves one client connection the caller made itself, such as
+// one end of a net.Pipe, and returns when it ends. With it a test runs
+// client and server without a network, inside a testing/synctest bubble
+// whose fake clock then drives timeouts and backoffs. Close and Restart
+// drop such connections too.
+func (s *Server) ServeConn(nc net.Conn) {
+	if s.track(nc) {
+		s.serveTracked(nc)
+	}
+}
+
+// track registers a new connection, or closes it and reports false once
+// the server is closed.
+func (s *Server) track(nc net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		nc.Close()
+		return false
+	}
+	s.conns.Add(1)
+	s.accepted[nc] = struct{}{}
+	return true
+}
+
+// serveTracked serves a tracked connection and forgets it at the end.
+func (s *Server) serveTracked(nc net.Conn) {
+	defer s.conns.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.accepted, nc)
+		s.mu.Unlock()
+	}()
+	s.serveConn(nc)
 }
 
 // Restart imitates a server restart while clients are connected: every
