@@ -398,3 +398,58 @@ func TestCloseWhileReconnecting(t *testing.T) {
 	srv.Close()
 	checkNoLeak(t, baseline)
 }
+
+// The race of ZEO#155/#166/#209 on a real connection: the server reads an
+// object for a load, another client commits it, and the invalidation
+// reaches the reader before the (delayed) load reply. The old revision
+// may be returned to that load, which began before the commit, but must
+// not be cached as current: the next Load returns the new revision.
+func TestInvalidationCrossingLoadReply(t *testing.T) {
+	for _, p := range reconnectProfiles(t) {
+		t.Run(p.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := ctxT(t)
+			srv := testserver.Start(t, testserver.Options{Profile: p.Name})
+			oids, _, t2 := seed(t, srv, 1)
+			reader := dialT(t, srv.Addr(), nil)
+			writer := dialT(t, srv.Addr(), nil)
+			sub := reader.Subscribe()
+			loadMethod, _ := reader.Supports(zeo.OpLoad)
+			serial := t2
+			// The load must reach the server before the commit; a run where
+			// it did not is tried again.
+			for attempt := 0; ; attempt++ {
+				if attempt == 20 {
+					t.Fatal("the load never crossed the commit")
+				}
+				srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: loadMethod, Action: testserver.FaultDelayReply, Delay: 100 * time.Millisecond}}})
+				old := make(chan zeo.Revision, 1)
+				go func() {
+					rev, err := reader.Load(ctx, oids[0])
+					if err != nil {
+						t.Error(err)
+					}
+					old <- rev
+				}()
+				time.Sleep(10 * time.Millisecond)
+				srv.SetFaults(testserver.Faults{})
+				tid, err := writer.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oids[0], Serial: serial, Data: fmt.Appendf(nil, "v%d", attempt)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev := <-sub.Events(); ev.TID != tid {
+					t.Fatalf("event %+v", ev)
+				}
+				crossed := (<-old).Serial == serial
+				rev, err := reader.Load(ctx, oids[0])
+				if err != nil || rev.Serial != tid {
+					t.Fatalf("Load after the invalidation: serial %s, %v; want %s (the crossing reply was cached as current)", rev.Serial, err, tid)
+				}
+				serial = tid
+				if crossed {
+					return
+				}
+			}
+		})
+	}
+}

@@ -1,10 +1,13 @@
 // Command zeobench measures a ZEO server under load: it creates objects of a
 // chosen size, then runs concurrent workers that load them (and commit new
 // revisions at a chosen ratio) for a while, and reports operations per
-// second, throughput, latency percentiles, conflicts and errors.
+// second, throughput, latency percentiles, conflicts and errors. The
+// client cache is off unless -cache sizes it, so that the figures measure
+// the server path; -dist zipf picks objects from a hot set.
 //
 //	go run ./examples/zeobench -profile z5-py3 -d 5s      # embedded test server
 //	go run ./examples/zeobench -addr localhost:8100 -c 32 -size 4096
+//	go run ./examples/zeobench -profile z5-py3 -dist zipf -cache 20MiB
 //
 // Against a real server it writes to the storage: use a scratch one.
 package main
