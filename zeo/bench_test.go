@@ -17,7 +17,10 @@ import (
 //	go test -run=^$ -bench . -benchmem ./zeo/
 //
 // Both ends run in this process on the same cores, so the figures are a
-// lower bound on what the client alone can do.
+// lower bound on what the client alone can do. The round-trip benchmarks
+// switch the client cache off (benchServer), so that they measure the
+// server path as before the cache existed; BenchmarkLoadCached measures a
+// cache hit beside them.
 
 var benchProfiles = []string{"z5-py3", "m5-py3", "z3101-py27"}
 
@@ -38,12 +41,54 @@ func benchServer(b *testing.B, profile string, objects int, size int) (*zeo.Clie
 	if _, err := srv.Store().SeedMany(context.Background(), seedObjs); err != nil {
 		b.Fatal(err)
 	}
-	c, err := zeo.Dial(context.Background(), srv.Addr(), nil)
+	c, err := zeo.Dial(context.Background(), srv.Addr(), &zeo.Options{CacheSize: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Close() })
 	return c, oids
+}
+
+// BenchmarkLoadCached is Load of an object the client cache holds: no
+// round trip, no allocation. Compare with BenchmarkLoad, the round trip it
+// saves.
+func BenchmarkLoadCached(b *testing.B) {
+	srv := testserver.Start(b, testserver.Options{Profile: "z5-py3"})
+	o := zodb.OIDFromUint64(1)
+	if _, err := srv.Store().Seed(context.Background(), o, make([]byte, 100)); err != nil {
+		b.Fatal(err)
+	}
+	c, err := zeo.Dial(context.Background(), srv.Addr(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	if _, err := c.Load(ctx, o); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Load(ctx, o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := c.Load(ctx, o); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	if st := c.CacheStats(); st.Misses > 1 {
+		b.Errorf("cache misses %d: the benchmark did not measure hits", st.Misses)
+	}
 }
 
 func BenchmarkLoad(b *testing.B) {

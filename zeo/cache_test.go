@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/gozeo/gozeo/zodb"
@@ -305,5 +306,36 @@ func checkCacheInvariants(t *testing.T, c *cache) {
 	}
 	if held != n {
 		t.Fatalf("objects hold %d entries, queues %d", held, n)
+	}
+}
+
+// BenchmarkCacheEntryOverhead measures what an entry costs besides its
+// data (the entry, its object, the map slots), the figure entryOverhead
+// charges against the limit.
+func BenchmarkCacheEntryOverhead(b *testing.B) {
+	const n = 100_000
+	data := make([]byte, 8)
+	var before, after runtime.MemStats
+	for b.Loop() {
+		c := liveCache(1 << 40)
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range uint64(n) {
+			load(c, oidN(i), Revision{Data: data, Serial: tidN(5)})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/entry")
+		runtime.KeepAlive(c)
+	}
+}
+
+// BenchmarkCacheHit is the lookup alone.
+func BenchmarkCacheHit(b *testing.B) {
+	c := liveCache(1 << 20)
+	load(c, oidN(1), Revision{Data: []byte("a"), Serial: tidN(5)})
+	b.ReportAllocs()
+	for b.Loop() {
+		c.current(oidN(1))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -61,12 +62,21 @@ type readRecord struct {
 	known  zeo.TID // the reader's LastTID when the read began
 	before zeo.TID // zero for Load, the bound for LoadBefore
 	rev    zeo.Revision
+	hit    bool // served from the cache
 }
 
 type readerLog struct {
 	reads  []readRecord
 	events []zeo.Invalidation
 	since  zeo.TID
+	client *bytes.Buffer // the client's own log (Info and above), shown on failure
+	mu     sync.Mutex
+}
+
+func (l *readerLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.client.Write(p)
 }
 
 func runConsistency(t *testing.T, profile string, rounds int, seed uint64) {
@@ -139,10 +149,12 @@ func runConsistency(t *testing.T, profile string, rounds int, seed uint64) {
 	nets := make([]*netCtl, readers)
 	for r := range readers {
 		nets[r] = &netCtl{}
-		c := dialT(t, srv.Addr(), &zeo.Options{Reconnect: fast, DialContext: nets[r].dial, CacheSize: 4 << 10})
+		lg := &readerLog{client: new(bytes.Buffer)}
+		logs[r] = lg
+		c := dialT(t, srv.Addr(), &zeo.Options{Reconnect: fast, DialContext: nets[r].dial, CacheSize: 4 << 10,
+			Logger: slog.New(slog.NewTextHandler(lg, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 		sub := c.Subscribe()
-		logs[r] = &readerLog{since: sub.Since()}
-		lg := logs[r]
+		lg.since = sub.Since()
 		readersWG.Go(func() {
 			for ev := range sub.Events() {
 				lg.events = append(lg.events, ev)
@@ -168,6 +180,7 @@ func runConsistency(t *testing.T, profile string, rounds int, seed uint64) {
 				known := c.LastTID()
 				rec := readRecord{oid: o, known: known}
 				var err error
+				hits := c.CacheStats().Hits
 				if rng.IntN(4) == 0 {
 					rec.before = zodb.TIDFromUint64(known.Uint64() + 1)
 					rec.rev, err = c.LoadBefore(ctx, o, rec.before)
@@ -175,6 +188,7 @@ func runConsistency(t *testing.T, profile string, rounds int, seed uint64) {
 					rec.rev, err = c.Load(ctx, o)
 				}
 				if err == nil {
+					rec.hit = c.CacheStats().Hits > hits
 					lg.reads = append(lg.reads, rec)
 				}
 			}
@@ -232,24 +246,32 @@ func runConsistency(t *testing.T, profile string, rounds int, seed uint64) {
 		reads += len(lg.reads)
 		events += len(lg.events)
 		for _, rd := range lg.reads {
+			if t.Failed() {
+				break
+			}
 			h := history[rd.oid]
 			// The revision the storage had as of what the reader knew.
 			i := slices.IndexFunc(h, func(s zodb.TID) bool { return s == rd.rev.Serial })
 			if i < 0 {
-				t.Fatalf("reader %d: %s read at serial %s, which the storage never wrote", r, rd.oid, rd.rev.Serial)
+				t.Errorf("reader %d: %s read at serial %s, which the storage never wrote", r, rd.oid, rd.rev.Serial)
+				continue
 			}
 			if !bytes.Equal(dataAt[rd.rev.Serial][rd.oid], rd.rev.Data) {
-				t.Fatalf("reader %d: %s at %s has data %q, the storage %q", r, rd.oid, rd.rev.Serial, rd.rev.Data, dataAt[rd.rev.Serial][rd.oid])
+				t.Errorf("reader %d: %s at %s has data %q, the storage %q", r, rd.oid, rd.rev.Serial, rd.rev.Data, dataAt[rd.rev.Serial][rd.oid])
 			}
 			bound := rd.known
 			if rd.before != (zeo.TID{}) {
 				bound = zodb.TIDFromUint64(rd.before.Uint64() - 1)
 			}
 			if i+1 < len(h) && h[i+1].Compare(bound) <= 0 {
-				t.Fatalf("reader %d: stale read of %s: got serial %s, but %s had replaced it and the reader knew of %s when the read began", r, rd.oid, rd.rev.Serial, h[i+1], rd.known)
+				t.Errorf("reader %d: stale read of %s (LoadBefore %s; zero: Load; cache hit %v): got serial %s (next %s), but %s had replaced it and the reader knew of %s when the read began", r, rd.oid, rd.before, rd.hit, rd.rev.Serial, rd.rev.Next, h[i+1], rd.known)
 			}
 		}
 		checkEvents(t, r, lg, tids, txnOIDs)
+		if t.Failed() {
+			t.Logf("reader %d's client log:\n%s", r, lg.client)
+			return
+		}
 	}
 	t.Logf("%s: %d restarts or cuts, %d transactions (%d uncertain), %d reads checked, %d events checked", profile, rounds, writerTxns, uncertain, reads, events)
 	if reads == 0 || writerTxns == 0 {
@@ -264,7 +286,8 @@ func checkEvents(t *testing.T, r int, lg *readerLog, tids []zeo.TID, txnOIDs map
 	t.Helper()
 	for i := 1; i < len(lg.events); i++ {
 		if lg.events[i].TID.Compare(lg.events[i-1].TID) <= 0 {
-			t.Fatalf("reader %d: event tids not increasing: %s after %s", r, lg.events[i].TID, lg.events[i-1].TID)
+			t.Errorf("reader %d: event tids not increasing: %s after %s", r, lg.events[i].TID, lg.events[i-1].TID)
+			return
 		}
 	}
 	for _, tid := range tids {
@@ -273,18 +296,21 @@ func checkEvents(t *testing.T, r int, lg *readerLog, tids []zeo.TID, txnOIDs map
 		}
 		j := slices.IndexFunc(lg.events, func(ev zeo.Invalidation) bool { return ev.TID.Compare(tid) >= 0 })
 		if j < 0 {
-			t.Fatalf("reader %d: transaction %s never delivered (%d events, the last %v)", r, tid, len(lg.events), lg.events[len(lg.events)-1])
+			t.Errorf("reader %d: transaction %s never delivered (%d events, the last %v)", r, tid, len(lg.events), lg.events[len(lg.events)-1])
+			return
 		}
 		ev := lg.events[j]
 		if ev.Reset {
 			continue
 		}
 		if ev.TID != tid && !ev.Catchup {
-			t.Fatalf("reader %d: transaction %s missing: the next event is %s, not a catch-up", r, tid, ev.TID)
+			t.Errorf("reader %d: transaction %s missing: the next event is %s, not a catch-up", r, tid, ev.TID)
+			return
 		}
 		for _, o := range txnOIDs[tid] {
 			if !slices.Contains(ev.OIDs, o) {
-				t.Fatalf("reader %d: transaction %s changed %s, which event %+v leaves out", r, tid, o, ev)
+				t.Errorf("reader %d: transaction %s changed %s, which event %+v leaves out", r, tid, o, ev)
+				return
 			}
 		}
 	}

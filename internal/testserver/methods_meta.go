@@ -17,32 +17,44 @@ func (s *session) register(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if err := s.prof.arity("register", args, 2, 0); err != nil {
 		return nil, err
 	}
+	if err := s.registerSession(args); err != nil {
+		return nil, err
+	}
+	if s.prof.caps().RegisterReturnsTID {
+		// Read after registering and outside s.mu: LastTransaction waits
+		// for a commit being announced, whose broadcast needs s.mu to see
+		// whether this session is registered.
+		return tidValue(s.srv.store.LastTransaction()), nil
+	}
+	return pickle.None, nil
+}
+
+// registerSession checks register's arguments and marks the session
+// registered with the storage.
+func (s *session) registerSession(args pickle.Tuple) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.srv.auth; a != nil && a.realm != "" && !s.authed {
 		e := &pyError{Module: "ZEO.Exceptions", Name: "AuthError", POSError: true,
 			Args: pickle.Tuple{text("Client was never authenticated with server!")}}
-		return nil, e
+		return e
 	}
 	if s.registered {
-		return nil, s.prof.builtinErr("ValueError", text("duplicate register() call"))
+		return s.prof.builtinErr("ValueError", text("duplicate register() call"))
 	}
 	name, err := s.prof.argText(args[0])
 	if err != nil || name != s.srv.opts.Storage {
-		return nil, s.prof.builtinErr("ValueError", text("unknown storage: "+pythonStr(args[0])))
+		return s.prof.builtinErr("ValueError", text("unknown storage: "+pythonStr(args[0])))
 	}
 	ro := truth(args[1])
 	if !ro && s.readOnly {
-		return nil, posErr("ReadOnlyError")
+		return posErr("ReadOnlyError")
 	}
 	s.readOnly = s.readOnly || ro
 	s.st = s.srv.store.NewSession(store.SessionOptions{ReadOnly: s.readOnly})
 	s.registered = true
 	s.log.Debug("testserver: registered", "storage", name, "read_only", s.readOnly)
-	if s.prof.caps().RegisterReturnsTID {
-		return tidValue(s.srv.store.LastTransaction()), nil
-	}
-	return pickle.None, nil
+	return nil
 }
 
 // pythonStr shows a value as Python's %s would, roughly.

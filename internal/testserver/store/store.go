@@ -24,14 +24,33 @@ type Store struct {
 	subs    map[int]func(Commit)
 	nextSub int
 	lock    commitLock
+
+	// finishing is set while a commit's subscribers run (commitLocked):
+	// the transaction is announced but not yet visible. Object reads wait
+	// for it on published, as a FileStorage's load waits for the lock its
+	// tpc_finish holds while it calls the server's invalidation callback.
+	finishing bool
+	published *sync.Cond // on mu.RLocker()
 }
 
 // New returns an empty store.
 func New(opts Options) *Store {
-	return &Store{
+	st := &Store{
 		opts:    opts.withDefaults(),
 		objects: make(map[zodb.OID]*object),
 		subs:    make(map[int]func(Commit)),
+	}
+	st.published = sync.NewCond(st.mu.RLocker())
+	return st
+}
+
+// readLock takes the read lock for reading objects, once no announced
+// commit is still to become visible: a client told of a transaction must
+// not then read the state before it.
+func (st *Store) readLock() {
+	st.mu.RLock()
+	for st.finishing {
+		st.published.Wait()
 	}
 }
 
@@ -65,9 +84,12 @@ func (st *Store) Info() Info {
 }
 
 // LastTransaction returns the tid of the last committed transaction, ZeroTID
-// for a store that never committed.
+// for a store that never committed. Like the object reads it waits for an
+// announced commit to become visible: a client registering meanwhile, too
+// late for the announcement, must be told the new tid, or it would never
+// hear of that transaction.
 func (st *Store) LastTransaction() zodb.TID {
-	st.mu.RLock()
+	st.readLock()
 	defer st.mu.RUnlock()
 	return st.lastTID
 }
@@ -96,7 +118,7 @@ func (st *Store) NewOIDs(n int) ([]zodb.OID, error) {
 // Load returns the current record of oid and the tid that wrote it. An
 // unknown or deleted object is a *POSKeyError.
 func (st *Store) Load(oid zodb.OID) ([]byte, zodb.TID, error) {
-	st.mu.RLock()
+	st.readLock()
 	defer st.mu.RUnlock()
 	obj := st.objects[oid]
 	if obj == nil || obj.current().data == nil {
@@ -128,7 +150,7 @@ type Revision struct {
 // *POSKeyError when the store has never heard of oid or when the revision
 // found says the object did not exist (deleted, creation undone).
 func (st *Store) LoadBefore(oid zodb.OID, tid zodb.TID) (*Revision, error) {
-	st.mu.RLock()
+	st.readLock()
 	defer st.mu.RUnlock()
 	obj := st.objects[oid]
 	if obj == nil {
@@ -151,7 +173,7 @@ func (st *Store) LoadBefore(oid zodb.OID, tid zodb.TID) (*Revision, error) {
 // LoadSerial returns the record oid's revision serial holds; *POSKeyError
 // when there is no such revision or it holds no data.
 func (st *Store) LoadSerial(oid zodb.OID, serial zodb.TID) ([]byte, error) {
-	st.mu.RLock()
+	st.readLock()
 	defer st.mu.RUnlock()
 	if obj := st.objects[oid]; obj != nil {
 		for _, r := range obj.revs {
@@ -177,7 +199,7 @@ type HistoryEntry struct {
 // none, as FileStorage does). Deleted objects keep their history until
 // packed; an unknown oid is a *POSKeyError.
 func (st *Store) History(oid zodb.OID, size int) ([]HistoryEntry, error) {
-	st.mu.RLock()
+	st.readLock()
 	defer st.mu.RUnlock()
 	obj := st.objects[oid]
 	if obj == nil {

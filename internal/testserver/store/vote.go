@@ -287,8 +287,10 @@ func (o *object) revisionAt(tid zodb.TID) *revision {
 }
 
 // Finish commits voted transaction id and returns its tid. Subscribers are
-// told before readers can see the new state; the commit lock passes to the
-// next voter afterwards. Finishing a transaction that has not voted
+// told before readers can see the new state, and object reads made
+// meanwhile wait until they can (as with FileStorage, whose tpc_finish
+// calls the invalidation callback holding the lock loads take); the commit
+// lock passes to the next voter afterwards. Finishing a transaction that has not voted
 // successfully is a *StorageTransactionError (ZEO ignores such a call: the
 // protocol layer decides what to answer).
 func (s *Session) Finish(id any) (zodb.TID, error) {
@@ -320,12 +322,15 @@ func (st *Store) commitLocked(t *txn) {
 		}
 	}
 	subs := st.subscribersLocked()
+	st.finishing = true
 	st.mu.Unlock()
 	for _, fn := range subs {
 		fn(ev)
 	}
 	st.mu.Lock()
 	st.publishLocked(t)
+	st.finishing = false
+	st.published.Broadcast()
 	if t.sess != nil && t.sess.txn == t {
 		t.sess.txn = nil
 	}
