@@ -244,6 +244,43 @@ func (c *cache) invalidate(tid TID, oids []OID) {
 	}
 }
 
+// invalidateUnion applies a catch-up: oids changed somewhere after the
+// cache's tid, up to tid. Unlike a live invalidation it does not say
+// which transaction replaced each revision, so the revisions go instead of
+// becoming non-current ones with a range that could be wrong.
+func (c *cache) invalidateUnion(tid TID, oids []OID) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	for _, oid := range oids {
+		if f := c.inflight[oid]; f != nil {
+			f.invalidatedAt = c.seq
+		}
+		if o := c.objects[oid]; o != nil && o.cur != nil {
+			c.removeLocked(o.cur, o)
+		}
+	}
+	if tid.Compare(c.tid) > 0 {
+		c.tid = tid
+	}
+}
+
+// taintInflight makes every load in flight uncacheable as current, for
+// cache verification: a reply read before it began but cached after it
+// would have escaped it.
+func (c *cache) taintInflight() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.resetSeq = c.seq
+}
+
 // reset drops every current revision: what changed is unknown. The
 // non-current ones stay true.
 func (c *cache) reset(tid TID) {

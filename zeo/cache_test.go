@@ -339,3 +339,24 @@ func BenchmarkCacheHit(b *testing.B) {
 		c.current(oidN(1))
 	}
 }
+
+// A catch-up says an object changed somewhere in the gap, not when: its
+// cached revision must go, not be kept with a guessed end.
+func TestCacheCatchUpDropsRevisions(t *testing.T) {
+	c := liveCache(1 << 20)
+	load(c, oidN(1), Revision{Data: []byte("v"), Serial: tidN(5)})
+	load(c, oidN(2), Revision{Data: []byte("w"), Serial: tidN(6)})
+	c.invalidateUnion(tidN(40), []OID{oidN(1)})
+	for _, before := range []uint64{6, 20, 40, 41} {
+		if rev, ok := c.before(oidN(1), tidN(before)); ok {
+			t.Errorf("before(%d) served %+v after a catch-up that changed the object at an unknown tid", before, rev)
+		}
+	}
+	if _, ok := c.current(oidN(1)); ok {
+		t.Error("changed object still current")
+	}
+	if _, ok := c.before(oidN(2), tidN(41)); !ok {
+		t.Error("an unchanged object is no longer current as of the catch-up's tid")
+	}
+	checkCacheInvariants(t, c)
+}

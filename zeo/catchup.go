@@ -55,7 +55,7 @@ func (c *Client) catchUp(ctx context.Context, s *session) error {
 			// queue lagging behind it would leave a gap nobody reports.
 			if latest.Compare(ltid) >= 0 {
 				oids := parseInvalidatedOIDs(t[1])
-				c.cache.invalidate(latest, oids)
+				c.cache.invalidateUnion(latest, oids)
 				c.inval.startWith(Invalidation{TID: latest, OIDs: oids, Catchup: true})
 				c.log.Info("zeo: caught up after reconnecting", "server", s.addr, "since", seen, "to", latest, "changed", len(oids))
 				return nil
@@ -119,6 +119,7 @@ func (v *verification) result() []OID {
 // server calls stale as its invalidateVerify arrives.
 func (c *Client) verifyCache(ctx context.Context, s *session) ([]OID, error) {
 	done := s.verify.begin()
+	c.cache.taintInflight()
 	// verify came with MVCC (ZODB 3.3); ZODB 3.2 and ZEO 2.0 have only
 	// zeoVerify, whose version-API form adds a version serial (None).
 	method := "verify"

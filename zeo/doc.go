@@ -35,6 +35,54 @@
 // one transaction at a time, so [Client.Begin] waits for the previous
 // transaction on the same Client to finish or abort.
 //
+// # Connection lifecycle
+//
+// A Client outlives its connections, as ClientStorage does. When the
+// connection is lost it reconnects by itself, with exponential backoff and
+// jitter ([ReconnectPolicy]; Disabled for tools that look at one
+// connection), trying each address given to Dial and preferring one that
+// accepts a read-write registration. The server that answers may speak
+// another protocol generation than the one before: the client negotiates
+// again, and [Client.Session] and every per-version choice follow.
+// [Options.OnStatus] reports each change ([StatusEvent]: connecting,
+// connected with what was negotiated, reconnecting with why, closed).
+//
+// While disconnected, calls wait for the next connection, bounded by their
+// ctx and [Options.WaitTimeout]; then they fail with a [*DisconnectedError]
+// whose NotSent says the call never left the client. Reads cut off by a
+// lost connection are sent again on the next one. A [Transaction] belongs
+// to the connection it began on: if that is lost before tpc_finish, the
+// server has aborted it, and its operations fail with TxnAborted set.
+// [Client.Close] is final.
+//
+// What a service does:
+//   - on reconnect, nothing: the client catches up by itself (getInvalidations,
+//     or cache verification on servers up to ZEO 4) and delivers what
+//     changed meanwhile as one [Invalidation] with Catchup set;
+//   - on a reset ([Invalidation].Reset: the server could not say what
+//     changed), drop or reload whatever it derived from the database, as
+//     ZODB's invalidateCache;
+//   - on an uncertain commit ([*CommitOutcomeUnknownError], the connection
+//     lost during tpc_finish), call its Resolve to learn from the storage
+//     whether the transaction committed, and at which tid, before retrying.
+//
+// A server whose last transaction is older than one the client has seen
+// (a restored backup) is refused with a [*StaleServerError].
+//
+// # The client cache
+//
+// Loads go through an in-memory MVCC cache bounded by [Options.CacheSize]
+// (20 MiB by default, negative to switch it off), as ZEO's client cache: it
+// holds current revisions until an invalidation ends them, and non-current
+// ones with their validity range, so [Client.Load] of a cached object and
+// [Client.LoadBefore] inside a known range need no round trip. A load reply
+// is cached as current only if no invalidation of the object reached the
+// client after the request was made, decided in wire order. Current
+// revisions are served only while connected and caught up; non-current
+// ones at any time. Eviction is S3-FIFO, which a one-off scan does not
+// flush. Revision.Data is shared with the cache: treat it as read-only.
+// [Client.CacheStats] gives the counters.
+//
 // # Errors
 //
 // Every error is typed and matchable with errors.Is and errors.As: conflicts
@@ -50,11 +98,10 @@
 //
 // [Client.Subscribe] delivers each committed transaction's tid and oids
 // exactly once, in strictly increasing tid order, starting after the last
-// transaction known at connect time.
+// transaction known at subscription time, across reconnects too (see
+// Catchup and Reset above).
 //
 // # Not yet
 //
-// The client does not reconnect, has no object cache and does not handle
-// blobs. The connection lifecycle lives in one place (session.go) so that
-// these can be added without reshaping the API.
+// Blobs (sendBlob, storeBlob*) are not handled.
 package zeo

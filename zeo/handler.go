@@ -54,7 +54,7 @@ func (c *Client) handle(s *session, m *zrpc.Message) {
 		// an oid, or an (oid, version) pair.
 		if len(args) == 1 {
 			if oids := parseInvalidatedOIDs(pickle.Tuple{args[0]}); len(oids) == 1 {
-				c.cache.invalidate(TID{}, oids)
+				c.cache.invalidateUnion(TID{}, oids)
 				s.verify.add(oids[0])
 			}
 		}

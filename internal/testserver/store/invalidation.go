@@ -24,9 +24,13 @@ type Commit struct {
 
 // Subscribe registers fn to be called once per commit, in commit order,
 // with the commit lock held and before the new state is visible to readers.
-// fn must not block for long and must not call Vote, UndoNow, Finish, Pack or
-// Seed (they need the commit lock); reads are allowed and still see the
-// state before the commit. The returned function unsubscribes.
+// Object reads and LastTransaction made meanwhile, from other goroutines,
+// wait until it is (a FileStorage holds the lock loads take while it calls
+// the server's invalidation callback), so that nobody told of a commit can
+// then read the state before it. fn must not block for long, must not read
+// objects or LastTransaction itself, and must not call Vote, UndoNow,
+// Finish, Pack or Seed (they need the commit lock). The returned function
+// unsubscribes.
 func (st *Store) Subscribe(fn func(Commit)) (unsubscribe func()) {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -3,6 +3,7 @@ package store
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gozeo/gozeo/zodb"
 )
@@ -13,11 +14,19 @@ func TestSubscribe(t *testing.T) {
 	base := commit(t, a, write{oid(1), zodb.ZeroTID, "old"})
 
 	var events []Commit
-	var seenDuringCallback string
+	readDuringCallback := make(chan string, 1)
 	unsubscribe := st.Subscribe(func(c Commit) {
 		events = append(events, c)
-		d, _, _ := st.Load(oid(1))
-		seenDuringCallback = string(d)
+		if len(events) == 1 {
+			// A reader that starts once the commit is announced waits for
+			// it to be visible. (The pause gives a reader that would not
+			// wait the time to read the old state.)
+			go func() {
+				d, _, _ := st.Load(oid(1))
+				readDuringCallback <- string(d)
+			}()
+			time.Sleep(20 * time.Millisecond)
+		}
 	})
 	tid := commit(t, a, write{oid(1), base, "new"}, write{oid(2), zodb.ZeroTID, "created"})
 	if len(events) != 1 {
@@ -30,8 +39,8 @@ func TestSubscribe(t *testing.T) {
 	if ev.Origin == b {
 		t.Error("event names the wrong session")
 	}
-	if seenDuringCallback != "old" {
-		t.Errorf("during the callback readers saw %q: invalidations must go out before the new state is visible", seenDuringCallback)
+	if got := <-readDuringCallback; got != "new" {
+		t.Errorf("a read started during the callback saw %q: after an announcement, readers must wait for the new state", got)
 	}
 	// Undo oids are invalidations too; Seed has no origin.
 	res, err := undo(t, b, tid)
