@@ -229,13 +229,15 @@ func (c *cache) invalidate(tid TID, oids []OID) {
 			continue
 		}
 		e := o.cur
-		o.cur = nil
-		if e.serial.Compare(tid) >= 0 {
-			// Not older than the transaction said to replace it: nothing
-			// is known of its range, so it goes.
+		if e.serial.Compare(tid) >= 0 || !c.live {
+			// Not older than the transaction said to replace it, or held
+			// from before an outage whose changes are not yet known (a
+			// catch-up in progress): tid need not be the revision's end,
+			// so it goes instead of becoming non-current.
 			c.removeLocked(e, o)
 			continue
 		}
+		o.cur = nil
 		e.next = tid
 		o.old = append(o.old, e)
 	}

@@ -360,3 +360,17 @@ func TestCacheCatchUpDropsRevisions(t *testing.T) {
 	}
 	checkCacheInvariants(t, c)
 }
+
+// While the cache is catching up after an outage, a live invalidation
+// does not end a cached revision: another transaction of the outage may
+// have replaced it first.
+func TestCacheInvalidationWhileCatchingUpDrops(t *testing.T) {
+	c := liveCache(1 << 20)
+	load(c, oidN(1), Revision{Data: []byte("v1"), Serial: tidN(5)})
+	c.setLive(false, TID{}) // connection lost; tid 20 changes oid 1 meanwhile
+	c.invalidate(tidN(30), []OID{oidN(1)})
+	if rev, ok := c.before(oidN(1), tidN(30)); ok {
+		t.Fatalf("before(30) = %+v: the revision was given an end it may not have", rev)
+	}
+	checkCacheInvariants(t, c)
+}

@@ -28,6 +28,9 @@ type Client struct {
 	// cleared when it is lost.
 	cur  atomic.Pointer[session]
 	live atomic.Pointer[session]
+	// last is the last session installed: complete, never changed again,
+	// what Session, Supports and ServerInfo describe while reconnecting.
+	last atomic.Pointer[session]
 
 	inval   *invalHub
 	cache   *cache
@@ -182,8 +185,19 @@ func (c *Client) Err() error {
 func (c *Client) Addr() string { return c.server() }
 
 // sess returns the latest session (nil only while Dial's first attempt
-// has not got as far as a handshake).
+// has not got as far as a handshake). It may be an attempt still being
+// set up: only its address and negotiated version may be read, for
+// errors; everything else comes from installed.
 func (c *Client) sess() *session { return c.cur.Load() }
+
+// installed returns the session calls use, or the last one while
+// reconnecting: a session whose setup is complete.
+func (c *Client) installed() *session {
+	if s := c.live.Load(); s != nil {
+		return s
+	}
+	return c.last.Load()
+}
 
 // server is the address errors name: the latest session's, or the
 // configured ones before any.
@@ -264,14 +278,22 @@ func (c *Client) liveSession(ctx context.Context, method string) (*session, erro
 		if endErr != nil {
 			return nil, c.notSent(method, endErr, nil)
 		}
-		if s := c.live.Load(); s != nil && s.conn.Err() == nil {
+		s := c.live.Load()
+		if s != nil && s.conn.Err() == nil {
 			return s, nil
 		}
 		if c.opts.WaitTimeout < 0 {
 			return nil, c.notSent(method, nil, nil)
 		}
+		if s != nil {
+			// Lost, and the supervisor is about to say so: ready is still
+			// closed until it does.
+			ready = afterDelay(time.Millisecond)
+		}
 		select {
 		case <-ready:
+			continue
+		case <-c.closing:
 			continue
 		case <-c.ended:
 			continue
@@ -281,6 +303,13 @@ func (c *Client) liveSession(ctx context.Context, method string) (*session, erro
 			return nil, c.notSent(method, nil, ctx.Err())
 		}
 	}
+}
+
+// afterDelay returns a channel closed after d.
+func afterDelay(d time.Duration) chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
 }
 
 // errWaitTimeout is why a call that waited Options.WaitTimeout failed.
@@ -327,6 +356,14 @@ const maxAttempts = 3
 func (c *Client) callArgs(ctx context.Context, o op, args func(s *session, method string) []any) (any, *session, error) {
 	for attempt := 1; ; attempt++ {
 		s, err := c.liveSession(ctx, o.method)
+		var de *DisconnectedError
+		if attempt > 1 && errors.As(err, &de) {
+			// An earlier attempt was sent and cut off: it may have
+			// reached the server.
+			e := *de
+			e.NotSent = false
+			err = &e
+		}
 		if err != nil {
 			return nil, nil, err
 		}

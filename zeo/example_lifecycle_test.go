@@ -85,10 +85,18 @@ func ExampleCommitOutcomeUnknownError_Resolve() {
 	}
 	defer c.Close()
 
+	oid := zodb.OIDFromUint64(1)
+	if _, err := srv.Store().Seed(ctx, oid, []byte("v1")); err != nil {
+		log.Fatal(err)
+	}
+	rev, err := c.Load(ctx, oid)
+	if err != nil {
+		log.Fatal(err)
+	}
+
 	// The server drops the connection instead of answering tpc_finish.
 	srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: "tpc_finish", Action: testserver.FaultClose}}})
-	oid, _ := c.NewOID(ctx)
-	_, err = c.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oid, Data: []byte("maybe")})
+	_, err = c.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oid, Serial: rev.Serial, Data: []byte("v2?")})
 	srv.SetFaults(testserver.Faults{})
 
 	var unknown *zeo.CommitOutcomeUnknownError

@@ -40,8 +40,8 @@ func (c *Client) handle(s *session, m *zrpc.Message) {
 		c.txnMu.Lock()
 		tx := c.curTxn
 		c.txnMu.Unlock()
-		if tx == nil {
-			c.log.Warn("zeo: serialnos outside a transaction", "items", len(items))
+		if tx == nil || tx.s != s {
+			c.log.Warn("zeo: serialnos outside a transaction of this connection", "items", len(items))
 			return
 		}
 		tx.addResults(c.parseSerialnos(items))

@@ -121,9 +121,5 @@ func (s *infoState) update(v any) {
 // ServerInfo returns the storage information from get_info at connect,
 // with Length and Size as last reported by the server.
 func (c *Client) ServerInfo() ServerInfo {
-	s := c.live.Load()
-	if s == nil {
-		s = c.sess()
-	}
-	return s.info.get()
+	return c.installed().info.get()
 }

@@ -47,17 +47,24 @@ func retryable(err error) bool {
 	return !errors.As(err, &pm) && !errors.As(err, &ae) && !errors.As(err, &addr)
 }
 
-// connectPass tries each server once, preferring one that accepts a
-// read-write registration: with several servers and the read-only
-// fallback, a read-only registration is made only once no server took a
-// read-write one, on the first that refused it. It returns the last
-// error when none answers.
+// connectPass tries each server once, each attempt bounded by
+// ConnectTimeout (and ctx), preferring one that accepts a read-write
+// registration: with several servers and the read-only fallback, a
+// read-only registration is made only once no server took a read-write
+// one, on the first that refused it. A server that will never accept this
+// client (no common protocol, bad credentials) does not stop the others
+// being tried. It returns the last error when none answers.
 func (c *Client) connectPass(ctx context.Context, resume bool) (*session, error) {
 	multi := len(c.targets) > 1
 	var refusedRW []target
 	var lastErr error
+	try := func(tgt target, fallback bool) (*session, error) {
+		actx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+		defer cancel()
+		return c.connect(actx, tgt, fallback, resume)
+	}
 	for _, tgt := range c.targets {
-		s, err := c.connect(ctx, tgt, c.opts.ReadOnlyFallback && !multi, resume)
+		s, err := try(tgt, c.opts.ReadOnlyFallback && !multi)
 		if err == nil {
 			return s, nil
 		}
@@ -67,12 +74,12 @@ func (c *Client) connectPass(ctx context.Context, resume bool) (*session, error)
 		}
 		c.log.Debug("zeo: connection attempt failed", "server", tgt.address, "err", err)
 		lastErr = err
-		if ctx.Err() != nil || !retryable(err) {
+		if ctx.Err() != nil {
 			return nil, err
 		}
 	}
 	for _, tgt := range refusedRW {
-		s, err := c.connect(ctx, tgt, true, resume)
+		s, err := try(tgt, true)
 		if err == nil {
 			return s, nil
 		}
@@ -84,6 +91,7 @@ func (c *Client) connectPass(ctx context.Context, resume bool) (*session, error)
 // install makes s the session calls use.
 func (c *Client) install(s *session) {
 	c.cur.Store(s)
+	c.last.Store(s)
 	c.live.Store(s)
 	// ZEO 2.0 sends invalidations without tids: its cache could never
 	// be trusted to be current.
@@ -126,6 +134,12 @@ func (c *Client) lost(s *session, cause error) {
 // Close. With reconnection disabled it ends the client instead.
 func (c *Client) supervise(s *session) {
 	defer c.superWG.Done()
+	// Close may have closed an older session than the one installed last.
+	defer func() {
+		if s != nil {
+			s.conn.Close()
+		}
+	}()
 	for {
 		select {
 		case <-s.conn.Done():
@@ -137,6 +151,8 @@ func (c *Client) supervise(s *session) {
 			return // Close closed it
 		default:
 		}
+		// Closed for good: its read goroutine stops calling the handler.
+		s.conn.Close()
 		// The cause without zrpc's wrapping: what broke the connection.
 		cause := s.conn.Err()
 		var zde *zrpc.DisconnectedError
@@ -170,9 +186,7 @@ func (c *Client) reconnect() *session {
 		}
 	}()
 	for attempt := 0; ; attempt++ {
-		actx, acancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
-		s, err := c.connectPass(actx, true)
-		acancel()
+		s, err := c.connectPass(ctx, true)
 		if err == nil {
 			c.install(s)
 			return s

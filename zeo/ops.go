@@ -92,11 +92,7 @@ func MethodFor(op Operation, v Version, caps zrpc.Capabilities) string {
 // Supports reports whether the current connection's negotiated version
 // has op, and the server method it uses.
 func (c *Client) Supports(op Operation) (method string, ok bool) {
-	s := c.sess()
-	if s == nil {
-		return "", false
-	}
-	return s.method(op)
+	return c.installed().method(op)
 }
 
 // method returns the server method for op on this session.
@@ -117,7 +113,7 @@ func (c *Client) unsupportedOp(s *session, op Operation) error {
 // wait for a connection pick the method with op.operation instead, on the
 // session they are sent on.
 func (c *Client) require(op Operation) (string, error) {
-	s := c.sess()
+	s := c.installed()
 	if m, ok := s.method(op); ok {
 		return m, nil
 	}

@@ -90,9 +90,10 @@ type Options struct {
 	// too. 0 means 30 s; a negative value fails such calls at once.
 	WaitTimeout time.Duration
 
-	// ConnectTimeout bounds each connection attempt after the first: TCP,
-	// TLS, handshake, authentication, registration and catch-up. 0 means
-	// 30 s. Dial's first attempt is bounded by its ctx.
+	// ConnectTimeout bounds each connection attempt to one server: TCP,
+	// TLS, handshake, authentication, registration and catch-up, so that
+	// a server that hangs does not keep the others from being tried. 0
+	// means 30 s. Dial's ctx bounds its attempts too.
 	ConnectTimeout time.Duration
 
 	// CacheSize is the size in bytes of the client's object cache; 0

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Outcome is what became of a transaction whose tpc_finish reply never
@@ -98,18 +99,49 @@ func (e *CommitOutcomeUnknownError) Resolve(ctx context.Context) (CommitOutcome,
 	if len(st.stores) == 0 {
 		return CommitOutcome{Reason: "the transaction stored no data the server kept as sent (only deletes, undos, read checks or resolved conflicts): compare the storage with what it did by hand"}, nil
 	}
+	if err := st.c.commitBarrier(ctx); err != nil {
+		return CommitOutcome{}, err
+	}
+	// Every object the transaction stored must tell the same story.
+	var decided *CommitOutcome
 	var reasons []string
 	for _, sd := range st.stores {
 		out, err := st.settleOne(ctx, sd)
 		if err != nil {
 			return CommitOutcome{}, err
 		}
-		if out.Outcome != OutcomeUnknown {
-			return out, nil
+		switch {
+		case out.Outcome == OutcomeUnknown:
+			reasons = append(reasons, out.Reason)
+		case decided == nil:
+			decided = &out
+		case decided.Outcome != out.Outcome || decided.TID != out.TID:
+			return CommitOutcome{Reason: "the objects disagree: " + decided.Reason + "; but " + out.Reason}, nil
 		}
-		reasons = append(reasons, out.Reason)
 	}
-	return CommitOutcome{Reason: fmt.Sprint(reasons)}, nil
+	if decided != nil {
+		return *decided, nil
+	}
+	return CommitOutcome{Reason: strings.Join(reasons, "; ")}, nil
+}
+
+// commitBarrier waits until the server has finished or aborted the
+// transaction that last held its commit lock: the vote of an empty
+// transaction, aborted at once, takes the lock after it. Without it a
+// tpc_finish still in the server's input when the client dropped the
+// connection could land after Resolve looked. A read-only connection
+// cannot vote; Resolve then goes on without.
+func (c *Client) commitBarrier(ctx context.Context) error {
+	tx, err := c.Begin(ctx, TxnMeta{Description: "gozeo: settling an uncertain commit (aborted)"})
+	if errors.Is(err, ErrReadOnly) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer tx.Abort(context.WithoutCancel(ctx))
+	_, err = tx.Vote(ctx)
+	return err
 }
 
 // settleOne decides the outcome from one stored object.
@@ -117,10 +149,9 @@ func (st *settlement) settleOne(ctx context.Context, sd storedData) (CommitOutco
 	c := st.c
 	cur, err := c.fetchCurrent(ctx, sd.oid)
 	if errors.Is(err, ErrNotFound) {
-		if sd.serial == (TID{}) {
-			return CommitOutcome{Outcome: OutcomeNotCommitted, Reason: fmt.Sprintf("oid %s, which the transaction created, does not exist", sd.oid.Repr())}, nil
-		}
-		return CommitOutcome{Reason: fmt.Sprintf("oid %s no longer exists (deleted or packed away since)", sd.oid.Repr())}, nil
+		// Never committed, or deleted or packed away since: the storage
+		// cannot tell which.
+		return CommitOutcome{Reason: fmt.Sprintf("oid %s does not exist (never committed, or deleted or packed away since)", sd.oid.Repr())}, nil
 	}
 	if err != nil {
 		return CommitOutcome{}, err

@@ -1,7 +1,9 @@
 package zeo_test
 
 import (
+	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -178,4 +180,60 @@ func resolve(t *testing.T, err error) zeo.CommitOutcome {
 	}
 	t.Logf("%s: %s", out.Outcome, out.Reason)
 	return out
+}
+
+// A Finish whose caller stops waiting after tpc_finish was sent: the
+// error is a CommitOutcomeUnknownError, and the reply, when it comes, is
+// still taken in wire order: the commit reaches the subscription and the
+// cache drops the old revision.
+func TestFinishAbandonedByItsCaller(t *testing.T) {
+	ctx := ctxT(t)
+	srv := testserver.Start(t, testserver.Options{Profile: "z5-py3"})
+	oids, _, t2 := seed(t, srv, 1)
+	c := dialT(t, srv.Addr(), nil)
+	if _, err := c.Load(ctx, oids[0]); err != nil { // cached
+		t.Fatal(err)
+	}
+	sub := c.Subscribe()
+	srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: "tpc_finish", Action: testserver.FaultDelayReply, Delay: 200 * time.Millisecond}}})
+	short, cancel := contextWithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err := c.Commit(short, zeo.TxnMeta{}, zeo.Write{OID: oids[0], Serial: t2, Data: []byte("late")})
+	var cu *zeo.CommitOutcomeUnknownError
+	if !errors.As(err, &cu) || !errors.Is(err, contextDeadline) {
+		t.Fatalf("Commit with a ctx ending during tpc_finish: %v", err)
+	}
+	ev := <-sub.Events()
+	if !ev.Local {
+		t.Fatalf("event %+v, want the local commit", ev)
+	}
+	rev, err := c.Load(ctx, oids[0])
+	if err != nil || rev.Serial != ev.TID || string(rev.Data) != "late" {
+		t.Fatalf("Load after the abandoned Finish: %+v, %v; want the commit %s", rev, err, ev.TID)
+	}
+	if out, err := cu.Resolve(ctx); err != nil || out.Outcome != zeo.OutcomeCommitted || out.TID != ev.TID {
+		t.Errorf("Resolve = %+v, %v", out, err)
+	}
+}
+
+// A server that hangs does not keep the next address from being tried.
+func TestFailoverPastAHangingServer(t *testing.T) {
+	ctx := ctxT(t)
+	good := testserver.Start(t, testserver.Options{Profile: "z5-py3"})
+	hang := "192.0.2.1:8100" // never answered
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == hang {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c := dialT(t, hang+","+good.Addr(), &zeo.Options{DialContext: dial, ConnectTimeout: 50 * time.Millisecond})
+	if c.Session().Server != good.Addr() {
+		t.Fatalf("connected to %s", c.Session().Server)
+	}
+	if _, err := c.LastTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -268,11 +268,7 @@ type Session struct {
 // Session returns what was negotiated on the current connection, or on
 // the last one while the client is reconnecting.
 func (c *Client) Session() Session {
-	s := c.live.Load()
-	if s == nil {
-		s = c.sess()
-	}
-	return s.describe(c.opts.Storage)
+	return c.installed().describe(c.opts.Storage)
 }
 
 // describe is the session as the public Session type.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gozeo/gozeo/pickle"
@@ -106,6 +107,10 @@ func (c *Client) Begin(ctx context.Context, meta TxnMeta) (*Transaction, error) 
 	if s, err = c.liveSession(ctx, "tpc_begin"); err != nil {
 		<-c.txnSlot
 		return nil, err
+	}
+	if s.readOnly {
+		<-c.txnSlot
+		return nil, &ReadOnlyError{Op: "Begin", Local: true, Server: s.addr, Version: s.neg.Chosen}
 	}
 	tx := &Transaction{c: c, s: s, id: c.nextTxnID()}
 	c.txnMu.Lock()
@@ -215,6 +220,7 @@ func (tx *Transaction) Store(ctx context.Context, oid OID, serial TID, data []by
 	}
 	tx.mu.Lock()
 	tx.written = append(tx.written, oid)
+	tx.stores = slices.DeleteFunc(tx.stores, func(sd storedData) bool { return sd.oid == oid }) // the last store of an oid counts
 	tx.stores = append(tx.stores, storedData{oid: oid, serial: serial, data: data})
 	tx.mu.Unlock()
 	return nil
@@ -387,43 +393,69 @@ func (tx *Transaction) Finish(ctx context.Context) (TID, error) {
 		tx.mu.Unlock()
 		return TID{}, fmt.Errorf("zeo: Finish: %w", err)
 	}
+	if err := tx.s.conn.Err(); err != nil {
+		// The connection is gone and tpc_finish was never sent: the
+		// server has aborted the transaction.
+		tx.mu.Unlock()
+		tx.release()
+		return TID{}, tx.lostOr(tx.c.mapError(err, op{method: "tpc_finish"}))
+	}
 	tx.state = txnFinishing
 	changed := append(append([]OID(nil), tx.written...), tx.undone...)
 	tx.mu.Unlock()
 
+	// tpc_finish is sent and waited for on its own goroutine, without the
+	// caller's ctx: once sent, its reply must still be taken in wire order
+	// (the cache and the subscriptions depend on it) and the transaction
+	// released when it comes, even if the caller stops waiting first. A
+	// caller whose ctx ends meanwhile gets a CommitOutcomeUnknownError.
 	c, s := tx.c, tx.s
 	knownBefore := c.LastTID()
-	v, err := s.conn.CallWith(ctx, zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
-		// On the read goroutine, in wire order with the server's own
-		// invalidations: this commit takes its place among them. The
-		// cache drops what it held of the changed objects; the hub
-		// advances LastTID as it delivers.
-		if t, ok := asTID(m.Args); ok && !isErrorReply(m) {
-			c.cache.invalidate(t, changed)
-			c.inval.publish(Invalidation{TID: t, OIDs: changed, Local: true})
-		}
-	}}, "tpc_finish", tx.id)
-	if err != nil {
-		var re *zrpc.RemoteError
-		if errors.As(err, &re) {
-			// The server answered: the commit failed, definitely.
-			tx.release()
-			return TID{}, c.mapError(err, op{method: "tpc_finish"})
-		}
+	done := make(chan finishResult, 1)
+	go func() {
+		v, err := s.conn.CallWith(context.Background(), zrpc.CallOptions{OnReply: func(m *zrpc.Message) {
+			// On the read goroutine, in wire order with the server's own
+			// invalidations: this commit takes its place among them. The
+			// cache drops what it held of the changed objects; the hub
+			// advances LastTID as it delivers.
+			if t, ok := asTID(m.Args); ok && !isErrorReply(m) {
+				c.cache.invalidate(t, changed)
+				c.inval.publish(Invalidation{TID: t, OIDs: changed, Local: true})
+			}
+		}}, "tpc_finish", tx.id)
 		tx.release()
-		return TID{}, &CommitOutcomeUnknownError{Server: s.addr, Version: s.neg.Chosen, Err: c.mapError(err, op{method: "tpc_finish"}),
+		done <- finishResult{v, err}
+	}()
+	var r finishResult
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		return TID{}, &CommitOutcomeUnknownError{Server: s.addr, Version: s.neg.Chosen,
+			Err: fmt.Errorf("zeo: waiting for tpc_finish: %w", ctx.Err()), settle: tx.settlement(knownBefore)}
+	}
+	if r.err != nil {
+		var re *zrpc.RemoteError
+		if errors.As(r.err, &re) {
+			// The server answered: the commit failed, definitely.
+			return TID{}, c.mapError(r.err, op{method: "tpc_finish"})
+		}
+		return TID{}, &CommitOutcomeUnknownError{Server: s.addr, Version: s.neg.Chosen, Err: c.mapError(r.err, op{method: "tpc_finish"}),
 			settle: tx.settlement(knownBefore)}
 	}
-	tx.release()
-	t, ok := asTID(v)
+	t, ok := asTID(r.v)
 	if !ok {
 		if !s.caps.TPCFinishReturnsTID {
 			// ZEO 2.0 returns None: the new tid is not known.
 			return TID{}, nil
 		}
-		return TID{}, c.shape("tpc_finish", "the committed tid", v)
+		return TID{}, c.shape("tpc_finish", "the committed tid", r.v)
 	}
 	return t, nil
+}
+
+type finishResult struct {
+	v   any
+	err error
 }
 
 // Abort abandons the transaction (tpc_abort). After Finish, or a second
