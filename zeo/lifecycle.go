@@ -141,10 +141,26 @@ func (c *Client) supervise(s *session) {
 		}
 	}()
 	for {
+		// A read-only fallback among several servers keeps looking for
+		// a writable one, at the slowest reconnection pace.
+		var upgrade <-chan time.Time
+		var timer *time.Timer
+		if s.fellBack && len(c.targets) > 1 {
+			timer = time.NewTimer(c.opts.Reconnect.MaxDelay)
+			upgrade = timer.C
+		}
 		select {
 		case <-s.conn.Done():
 		case <-c.closing:
-			return
+		case <-upgrade:
+			if ns := c.upgrade(s); ns != nil {
+				s.conn.Close() // read-only: no transaction to lose
+				s = ns
+			}
+			continue
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		select {
 		case <-c.closing:
@@ -171,6 +187,41 @@ func (c *Client) supervise(s *session) {
 			return // closing
 		}
 	}
+}
+
+// upgrade tries, while a read-only fallback session s is up, the other
+// servers for a read-write registration, and installs the first that takes
+// one. The cache stops serving current revisions meanwhile, since two
+// connections' invalidations then interleave; a failed attempt gives the
+// old session its invalidations back.
+func (c *Client) upgrade(s *session) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	c.cache.setLive(false, TID{})
+	for _, tgt := range c.targets {
+		if tgt.address == s.addr {
+			continue
+		}
+		actx, acancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+		ns, err := c.connect(actx, tgt, false, true)
+		acancel()
+		if err == nil {
+			c.log.Info("zeo: a writable server answers; leaving the read-only fallback", "server", ns.addr, "was", s.addr)
+			c.install(ns)
+			return ns
+		}
+		c.log.Debug("zeo: no writable server yet", "server", tgt.address, "err", err)
+	}
+	c.inval.start(c.LastTID())
+	c.cache.setLive(s.conn.Err() == nil, TID{})
+	return nil
 }
 
 // reconnect tries the servers until one connects and catches up, or the

@@ -453,3 +453,61 @@ func TestInvalidationCrossingLoadReply(t *testing.T) {
 		})
 	}
 }
+
+// Settled on a read-only server for want of a writable one, the client
+// keeps trying the others and moves to the first that takes a read-write
+// registration.
+func TestReadOnlyFallbackMovesToWritable(t *testing.T) {
+	ctx := ctxT(t)
+	ro := testserver.Start(t, testserver.Options{Profile: "z5-py3", ReadOnly: true})
+	rw := testserver.Start(t, testserver.Options{Profile: "z5-py3", Store: ro.Store()})
+	rwAddr := rw.Addr()
+	rw.Close()
+	log := newStatusLog()
+	opts := reconnecting(&netCtl{}, log)
+	opts.ReadOnlyFallback = true
+	c := dialT(t, ro.Addr()+","+rwAddr, opts)
+	if s := c.Session(); !s.ReadOnly || s.Server != ro.Addr() {
+		t.Fatalf("session %+v, want the read-only fallback", s)
+	}
+	testserver.Start(t, testserver.Options{Profile: "z5-py3", Store: ro.Store(), Addr: rwAddr})
+	log.waitFor(t, 2, func(ev zeo.StatusEvent) bool {
+		return ev.Status == zeo.StatusConnected && ev.Session != nil && !ev.Session.ReadOnly
+	})
+	if s := c.Session(); s.ReadOnly || s.Server != rwAddr {
+		t.Fatalf("session %+v, want read-write on %s", s, rwAddr)
+	}
+	oid, err := c.NewOID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oid, Data: []byte("w")}); err != nil {
+		t.Fatalf("Commit after moving to the writable server: %v", err)
+	}
+}
+
+// WaitForServer: Dial keeps trying until the server is up, within ctx;
+// without it Dial fails at once.
+func TestDialWaitsForServer(t *testing.T) {
+	ctx := ctxT(t)
+	srv := testserver.Start(t, testserver.Options{Profile: "z5-py3"})
+	n, log := &netCtl{}, newStatusLog()
+	n.setDown(true)
+	opts := reconnecting(n, log)
+	if _, err := zeo.Dial(ctx, srv.Addr(), opts); !errors.Is(err, errUnreachable) {
+		t.Fatalf("Dial without WaitForServer: %v", err)
+	}
+	opts.WaitForServer = true
+	go func() {
+		log.waitFor(t, 0, func(ev zeo.StatusEvent) bool { return ev.Status == zeo.StatusConnecting && ev.Attempt >= 2 })
+		n.setDown(false)
+	}()
+	c, err := zeo.Dial(ctx, srv.Addr(), opts)
+	if err != nil {
+		t.Fatalf("Dial with WaitForServer: %v", err)
+	}
+	defer c.Close()
+	if c.Status() != zeo.StatusConnected {
+		t.Errorf("status %s", c.Status())
+	}
+}
