@@ -354,8 +354,12 @@ const maxAttempts = 3
 // when set, picks the method on each session, and args builds the
 // arguments for it. It returns the session that answered.
 func (c *Client) callArgs(ctx context.Context, o op, args func(s *session, method string) []any) (any, *session, error) {
+	name := o.method
+	if name == "" {
+		name, _ = c.installed().method(o.operation) // for errors while waiting
+	}
 	for attempt := 1; ; attempt++ {
-		s, err := c.liveSession(ctx, o.method)
+		s, err := c.liveSession(ctx, name)
 		var de *DisconnectedError
 		if attempt > 1 && errors.As(err, &de) {
 			// An earlier attempt was sent and cut off: it may have
