@@ -110,6 +110,13 @@ type scriptedServer struct {
 	authUser     string
 	// lastTID answers a lastTransaction call the recording lacks.
 	lastTID [8]byte
+	// endConns makes a connection end as its recording does: once the
+	// client has made its last recorded call, the server sends the calls
+	// recorded after it and closes, as the reconnection captures' server
+	// did. It also sends the server calls recorded after a one-way call
+	// at once (endVerify after endZeoVerify), since a client may wait for
+	// them before its next call.
+	endConns bool
 
 	mu      sync.Mutex
 	errs    []error
@@ -167,15 +174,16 @@ func (s *scriptedServer) acceptLoop() {
 		go func() {
 			defer s.wg.Done()
 			defer nc.Close()
-			if err := s.serve(nc, s.cap.conns[idx]); err != nil {
+			if err := s.serve(nc, s.cap.conns[idx], idx == len(s.cap.conns)-1); err != nil {
 				s.fail(fmt.Errorf("connection %d: %w", idx+1, err))
 			}
 		}()
 	}
 }
 
-// serve replays one recorded connection.
-func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame) error {
+// serve replays one recorded connection; last says it is the capture's
+// last, which stays open once its recording is played (endConns).
+func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame, last bool) error {
 	fr := zrpc.NewFrameReader(nc)
 	fw := zrpc.NewFrameWriter(nc)
 	if len(frames) < 2 || frames[0].Dir != "s2c" || frames[1].Dir != "c2s" {
@@ -190,6 +198,34 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame) error {
 	rest := frames[2:]
 	cursor := 0
 	var macKey []byte
+	sent := map[*capFrame]bool{} // server calls already sent
+	sendCall := func(f *capFrame) error {
+		if sent[f] {
+			return nil
+		}
+		sent[f] = true
+		return writeFlush(fw, f.payload)
+	}
+	// ended reports, with endConns, that the recorded client made no call
+	// after cursor; the calls the server made after it are sent first.
+	ended := func() (bool, error) {
+		if !s.endConns || last {
+			return false, nil
+		}
+		for _, f := range rest[cursor:] {
+			if f.Dir == "c2s" {
+				return false, nil
+			}
+		}
+		for _, f := range rest[cursor:] {
+			if !f.msg.IsReply() {
+				if err := sendCall(f); err != nil {
+					return true, err
+				}
+			}
+		}
+		return true, nil
+	}
 	for {
 		p, err := fr.ReadFrame()
 		if err != nil {
@@ -244,7 +280,7 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame) error {
 		// Server calls recorded in the skipped span still go out.
 		for i := cursor; i < match; i++ {
 			if rest[i].Dir == "s2c" && !rest[i].msg.IsReply() {
-				if err := writeFlush(fw, rest[i].payload); err != nil {
+				if err := sendCall(rest[i]); err != nil {
 					return err
 				}
 			}
@@ -252,6 +288,22 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame) error {
 		rec := rest[match].msg
 		cursor = match + 1
 		if oneWay {
+			if s.endConns {
+				// The server calls recorded before the next reply.
+				for _, f := range rest[cursor:] {
+					if f.Dir == "s2c" && f.msg.IsReply() {
+						break
+					}
+					if f.Dir == "s2c" {
+						if err := sendCall(f); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if done, err := ended(); done || err != nil {
+				return err
+			}
 			continue
 		}
 		var reply []byte
@@ -266,7 +318,7 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame) error {
 				break
 			}
 			if !f.msg.IsReply() {
-				if err := writeFlush(fw, f.payload); err != nil {
+				if err := sendCall(f); err != nil {
 					return err
 				}
 			}
@@ -290,6 +342,9 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame) error {
 			macKey = s.sessionKey(m)
 			fr.SetMACKey(macKey)
 			fw.SetMACKey(macKey)
+		}
+		if done, err := ended(); done || err != nil {
+			return err
 		}
 	}
 }
