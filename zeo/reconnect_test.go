@@ -499,7 +499,13 @@ func TestDialWaitsForServer(t *testing.T) {
 	}
 	opts.WaitForServer = true
 	go func() {
-		log.waitFor(t, 0, func(ev zeo.StatusEvent) bool { return ev.Status == zeo.StatusConnecting && ev.Attempt >= 2 })
+		// Up once Dial has failed twice (no t.Fatal off the test goroutine:
+		// Dial's own ctx bounds the wait).
+		for ctx.Err() == nil && !slices.ContainsFunc(log.all(), func(ev zeo.StatusEvent) bool {
+			return ev.Status == zeo.StatusConnecting && ev.Attempt >= 2
+		}) {
+			time.Sleep(time.Millisecond)
+		}
 		n.setDown(false)
 	}()
 	c, err := zeo.Dial(ctx, srv.Addr(), opts)

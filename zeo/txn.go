@@ -159,6 +159,11 @@ func (tx *Transaction) lostOr(err error) error {
 		e.TxnAborted = true
 		return &e
 	}
+	var ue *UndecodableMessageError
+	if errors.As(err, &ue) {
+		// The connection was dropped for it: the transaction went with it.
+		return &DisconnectedError{Method: ue.Method, Server: ue.Server, Version: ue.Version, Cause: ue, TxnAborted: true}
+	}
 	return err
 }
 
