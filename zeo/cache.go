@@ -213,7 +213,18 @@ func (c *cache) endLoad(oid OID, token uint64, rev Revision, ok bool) {
 // invalidate records that transaction tid changed oids: their current
 // revisions become non-current, ending at tid. It runs on the read
 // goroutine, in wire order.
-func (c *cache) invalidate(tid TID, oids []OID) {
+func (c *cache) invalidate(tid TID, oids []OID) { c.applyInvalidation(tid, oids, true) }
+
+// invalidateUnion applies a catch-up: oids changed somewhere after the
+// cache's tid, up to tid. Unlike a live invalidation it does not say
+// which transaction replaced each revision, so the revisions go instead of
+// becoming non-current ones with a range that could be wrong.
+func (c *cache) invalidateUnion(tid TID, oids []OID) { c.applyInvalidation(tid, oids, false) }
+
+// applyInvalidation taints the loads of oids in flight and ends their
+// current revisions: at tid when tid is known to be each one's end
+// (exact), by dropping them otherwise.
+func (c *cache) applyInvalidation(tid TID, oids []OID, exact bool) {
 	if c == nil {
 		return
 	}
@@ -229,41 +240,16 @@ func (c *cache) invalidate(tid TID, oids []OID) {
 			continue
 		}
 		e := o.cur
-		if e.serial.Compare(tid) >= 0 || !c.live {
-			// Not older than the transaction said to replace it, or held
-			// from before an outage whose changes are not yet known (a
-			// catch-up in progress): tid need not be the revision's end,
-			// so it goes instead of becoming non-current.
+		// A revision not older than the transaction said to replace it,
+		// or held from before an outage whose changes are not yet known
+		// (a catch-up in progress), need not end at tid: it goes.
+		if !exact || !c.live || e.serial.Compare(tid) >= 0 {
 			c.removeLocked(e, o)
 			continue
 		}
 		o.cur = nil
 		e.next = tid
 		o.old = append(o.old, e)
-	}
-	if tid.Compare(c.tid) > 0 {
-		c.tid = tid
-	}
-}
-
-// invalidateUnion applies a catch-up: oids changed somewhere after the
-// cache's tid, up to tid. Unlike a live invalidation it does not say
-// which transaction replaced each revision, so the revisions go instead of
-// becoming non-current ones with a range that could be wrong.
-func (c *cache) invalidateUnion(tid TID, oids []OID) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	for _, oid := range oids {
-		if f := c.inflight[oid]; f != nil {
-			f.invalidatedAt = c.seq
-		}
-		if o := c.objects[oid]; o != nil && o.cur != nil {
-			c.removeLocked(o.cur, o)
-		}
 	}
 	if tid.Compare(c.tid) > 0 {
 		c.tid = tid

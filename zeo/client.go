@@ -3,6 +3,7 @@ package zeo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -52,12 +53,16 @@ type Client struct {
 	// Lifecycle, guarded by mu: ready is closed while a live session is
 	// installed and replaced by an open channel when it is lost; outage
 	// describes the current outage for the errors of calls that waited.
-	mu       sync.Mutex
-	status   Status
-	ready    chan struct{}
-	outage   outage
-	endErr   error         // why the client ended, once it has
-	closing  chan struct{} // closed by Close
+	mu     sync.Mutex
+	status Status
+	ready  chan struct{}
+	outage outage
+	endErr error // why the client ended, once it has
+	// life is cancelled by Close: the lifecycle's own work (reconnecting,
+	// moving off a read-only fallback) runs under it; closing is its Done.
+	life     context.Context
+	endLife  context.CancelFunc
+	closing  <-chan struct{}
 	ended    chan struct{} // closed once the client is done (Done)
 	superWG  sync.WaitGroup
 	statusMu sync.Mutex // serializes OnStatus calls
@@ -103,11 +108,12 @@ func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 		txnSlot: make(chan struct{}, 1),
 		cache:   newCache(o.CacheSize),
 		ready:   make(chan struct{}),
-		closing: make(chan struct{}),
 		ended:   make(chan struct{}),
 
 		maxTIDArg: pickle.Bytes(append([]byte(nil), MaxTID[:]...)),
 	}
+	c.life, c.endLife = context.WithCancel(context.Background())
+	c.closing = c.life.Done()
 	c.inval = newInvalHub(o.SubscriptionBuffer, c.log, c.advance)
 	c.oids.c = c
 	c.setStatus(StatusEvent{Status: StatusConnecting, Server: address})
@@ -129,7 +135,7 @@ func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 // ended. It is idempotent.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		close(c.closing)
+		c.endLife()
 		if s := c.cur.Load(); s != nil {
 			s.conn.Close()
 		}
@@ -298,7 +304,7 @@ func (c *Client) liveSession(ctx context.Context, method string) (*session, erro
 		case <-c.ended:
 			continue
 		case <-timeout:
-			return nil, c.notSent(method, nil, errWaitTimeout)
+			return nil, c.notSent(method, nil, fmt.Errorf("%w (%s; raise it, or bound the call with its ctx instead)", errWaitTimeout, c.opts.WaitTimeout))
 		case <-ctx.Done():
 			return nil, c.notSent(method, nil, ctx.Err())
 		}
@@ -360,16 +366,8 @@ func (c *Client) callArgs(ctx context.Context, o op, args func(s *session, metho
 	}
 	for attempt := 1; ; attempt++ {
 		s, err := c.liveSession(ctx, name)
-		var de *DisconnectedError
-		if attempt > 1 && errors.As(err, &de) {
-			// An earlier attempt was sent and cut off: it may have
-			// reached the server.
-			e := *de
-			e.NotSent = false
-			err = &e
-		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, sentEarlier(err, attempt)
 		}
 		so := o
 		if o.operation != "" {
@@ -386,6 +384,20 @@ func (c *Client) callArgs(ctx context.Context, o op, args func(s *session, metho
 		}
 		c.log.Debug("zeo: connection lost during a read; retrying on the next connection", "method", so.method, "attempt", attempt)
 	}
+}
+
+// sentEarlier corrects the error of a retry that could not be sent: an
+// earlier attempt was sent and cut off, so the call may have reached the
+// server. (Its own function, so that the error's copy is allocated only on
+// this path, not on every call.)
+func sentEarlier(err error, attempt int) error {
+	var de *DisconnectedError
+	if attempt > 1 && errors.As(err, &de) {
+		e := *de
+		e.NotSent = false
+		return &e
+	}
+	return err
 }
 
 // callIn makes a sync call on session s, refusing methods its version

@@ -58,13 +58,8 @@ func (c *Client) connectPass(ctx context.Context, resume bool) (*session, error)
 	multi := len(c.targets) > 1
 	var refusedRW []target
 	var lastErr error
-	try := func(tgt target, fallback bool) (*session, error) {
-		actx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
-		defer cancel()
-		return c.connect(actx, tgt, fallback, resume)
-	}
 	for _, tgt := range c.targets {
-		s, err := try(tgt, c.opts.ReadOnlyFallback && !multi)
+		s, err := c.connectWithin(ctx, tgt, c.opts.ReadOnlyFallback && !multi, resume)
 		if err == nil {
 			return s, nil
 		}
@@ -79,13 +74,21 @@ func (c *Client) connectPass(ctx context.Context, resume bool) (*session, error)
 		}
 	}
 	for _, tgt := range refusedRW {
-		s, err := try(tgt, true)
+		s, err := c.connectWithin(ctx, tgt, true, resume)
 		if err == nil {
 			return s, nil
 		}
 		lastErr = err
 	}
 	return nil, lastErr
+}
+
+// connectWithin is connect bounded by ConnectTimeout: one attempt at one
+// server.
+func (c *Client) connectWithin(ctx context.Context, tgt target, fallback, resume bool) (*session, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+	defer cancel()
+	return c.connect(ctx, tgt, fallback, resume)
 }
 
 // install makes s the session calls use.
@@ -195,23 +198,13 @@ func (c *Client) supervise(s *session) {
 // connections' invalidations then interleave; a failed attempt gives the
 // old session its invalidations back.
 func (c *Client) upgrade(s *session) *session {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-c.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := c.life
 	c.cache.setLive(false, TID{})
 	for _, tgt := range c.targets {
 		if tgt.address == s.addr {
 			continue
 		}
-		actx, acancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
-		ns, err := c.connect(actx, tgt, false, true)
-		acancel()
+		ns, err := c.connectWithin(ctx, tgt, false, true)
 		if err == nil {
 			c.log.Info("zeo: a writable server answers; leaving the read-only fallback", "server", ns.addr, "was", s.addr)
 			c.install(ns)
@@ -227,15 +220,7 @@ func (c *Client) upgrade(s *session) *session {
 // reconnect tries the servers until one connects and catches up, or the
 // client is closed (nil).
 func (c *Client) reconnect() *session {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-c.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := c.life
 	for attempt := 0; ; attempt++ {
 		s, err := c.connectPass(ctx, true)
 		if err == nil {

@@ -15,6 +15,38 @@ import (
 // The reconnection suite: every case ends in the documented state, on
 // every server generation that has tids.
 
+// cutOff is a client with two objects cached and a subscription, whose
+// server has been taken off the network (cachedThenCut).
+type cutOff struct {
+	srv  *testserver.Server
+	oids []zeo.OID
+	t2   zeo.TID // the objects' serial
+	a    *zeo.Client
+	sub  *zeo.Subscription
+	n    *netCtl // n.setDown(false) ends the outage
+	log  *statusLog
+}
+
+// cachedThenCut starts a server with two objects and a client that has
+// both cached and subscribes, then takes the server off the network; it
+// returns once the client is reconnecting.
+func cachedThenCut(t *testing.T, opts testserver.Options) cutOff {
+	t.Helper()
+	x := cutOff{srv: testserver.Start(t, opts), n: &netCtl{}, log: newStatusLog()}
+	x.oids, _, x.t2 = seed(t, x.srv, 2)
+	x.a = dialT(t, x.srv.Addr(), reconnecting(x.n, x.log))
+	x.sub = x.a.Subscribe()
+	for _, o := range x.oids {
+		if _, err := x.a.Load(ctxT(t), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.n.setDown(true)
+	x.n.cut()
+	x.log.waitFor(t, 0, isStatus(zeo.StatusReconnecting))
+	return x
+}
+
 func reconnectProfiles(t *testing.T) []testserver.Profile {
 	var out []testserver.Profile
 	for _, p := range profiles(t) {
@@ -34,19 +66,8 @@ func TestReconnectCatchUp(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := ctxT(t)
-			srv := testserver.Start(t, testserver.Options{Profile: p.Name})
-			oids, _, t2 := seed(t, srv, 2)
-			n, log := &netCtl{}, newStatusLog()
-			a := dialT(t, srv.Addr(), reconnecting(n, log))
-			sub := a.Subscribe()
-			for _, o := range oids {
-				if _, err := a.Load(ctx, o); err != nil {
-					t.Fatal(err)
-				}
-			}
-			n.setDown(true)
-			n.cut()
-			log.waitFor(t, 0, isStatus(zeo.StatusReconnecting))
+			x := cachedThenCut(t, testserver.Options{Profile: p.Name})
+			srv, oids, t2, a, sub, n, log := x.srv, x.oids, x.t2, x.a, x.sub, x.n, x.log
 
 			b := dialT(t, srv.Addr(), nil)
 			tid, err := b.Commit(ctx, zeo.TxnMeta{Description: "while A was away"}, zeo.Write{OID: oids[0], Serial: t2, Data: []byte("new")})
@@ -91,19 +112,8 @@ func TestReconnectLongGap(t *testing.T) {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := ctxT(t)
-			srv := testserver.Start(t, testserver.Options{Profile: p.Name, InvalidationQueueSize: 2})
-			oids, _, t2 := seed(t, srv, 2)
-			n, log := &netCtl{}, newStatusLog()
-			a := dialT(t, srv.Addr(), reconnecting(n, log))
-			sub := a.Subscribe()
-			for _, o := range oids {
-				if _, err := a.Load(ctx, o); err != nil {
-					t.Fatal(err)
-				}
-			}
-			n.setDown(true)
-			n.cut()
-			log.waitFor(t, 0, isStatus(zeo.StatusReconnecting))
+			x := cachedThenCut(t, testserver.Options{Profile: p.Name, InvalidationQueueSize: 2})
+			srv, oids, t2, a, sub, n := x.srv, x.oids, x.t2, x.a, x.sub, x.n
 			b := dialT(t, srv.Addr(), nil)
 			serial := t2
 			for i := range 3 {
