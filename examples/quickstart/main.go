@@ -148,6 +148,6 @@ func demo(ctx context.Context, w io.Writer, profile string) error {
 			fmt.Fprintf(w, " %s", op)
 		}
 	}
-	fmt.Fprintf(w, "\n\nTry another server generation with -profile (%s),\nor point examples/zeoprobe at a real server.\n", strings.Join(testserver.ProfileNames(), ", "))
+	fmt.Fprintf(w, "\n\nTry another server generation with -profile (%s),\nor point cmd/zeoprobe at a real server.\n", strings.Join(testserver.ProfileNames(), ", "))
 	return nil
 }

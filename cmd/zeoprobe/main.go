@@ -4,7 +4,7 @@
 // storage's get_info, the last transaction, and which operations the
 // negotiated protocol supports.
 //
-//	go run ./examples/zeoprobe -addr localhost:8100
+//	go run ./cmd/zeoprobe -addr localhost:8100
 //
 // It registers read-only, so it never changes the storage.
 package main
@@ -19,7 +19,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gozeo/gozeo/examples/internal/cliflags"
+	"github.com/gozeo/gozeo/internal/cliflags"
 	"github.com/gozeo/gozeo/zeo"
 )
 

@@ -3,9 +3,9 @@
 // ZEO 6 with msgpack), so that tools and clients can be tested against any
 // generation without Python.
 //
-//	go run ./examples/testserver -profile z309-py26 -addr 127.0.0.1:8100
-//	go run ./examples/testserver -profile z3101-py27 -realm zeo -user alice:secret
-//	go run ./examples/testserver -profile z5-py3 -tls -tls-dir /tmp/zeo-tls -seed 3 -v
+//	go run ./cmd/zeotestserver -profile z309-py26 -addr 127.0.0.1:8100
+//	go run ./cmd/zeotestserver -profile z3101-py27 -realm zeo -user alice:secret
+//	go run ./cmd/zeotestserver -profile z5-py3 -tls -tls-dir /tmp/zeo-tls -seed 3 -v
 //
 // Run with -h for every flag and the list of profiles.
 package main
@@ -79,7 +79,7 @@ test ZEO clients and tools against any generation without installing Python.
 Data lives in memory and is lost when the server stops.
 
 Usage:
-  go run ./examples/testserver [flags]
+  go run ./cmd/zeotestserver [flags]
 
 Profiles:
 `)

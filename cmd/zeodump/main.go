@@ -3,9 +3,9 @@
 // persistent references shown as "-> oid 0x..". It reads Python 2 and
 // Python 3 records alike and never executes anything in them.
 //
-//	go run ./examples/zeodump -demo                 # no server needed
-//	go run ./examples/zeodump -addr localhost:8100  # every transaction
-//	go run ./examples/zeodump -addr localhost:8100 -oid 0x2a
+//	go run ./cmd/zeodump -demo                 # no server needed
+//	go run ./cmd/zeodump -addr localhost:8100  # every transaction
+//	go run ./cmd/zeodump -addr localhost:8100 -oid 0x2a
 //
 // It registers read-only, so it never changes the storage.
 package main
@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gozeo/gozeo/examples/internal/cliflags"
+	"github.com/gozeo/gozeo/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"

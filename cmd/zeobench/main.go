@@ -5,9 +5,9 @@
 // client cache is off unless -cache sizes it, so that the figures measure
 // the server path; -dist zipf picks objects from a hot set.
 //
-//	go run ./examples/zeobench -profile z5-py3 -d 5s      # embedded test server
-//	go run ./examples/zeobench -addr localhost:8100 -c 32 -size 4096
-//	go run ./examples/zeobench -profile z5-py3 -dist zipf -cache 20MiB
+//	go run ./cmd/zeobench -profile z5-py3 -d 5s      # embedded test server
+//	go run ./cmd/zeobench -addr localhost:8100 -c 32 -size 4096
+//	go run ./cmd/zeobench -profile z5-py3 -dist zipf -cache 20MiB
 //
 // Against a real server it writes to the storage: use a scratch one.
 package main
@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gozeo/gozeo/examples/internal/cliflags"
+	"github.com/gozeo/gozeo/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zeo"
