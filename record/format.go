@@ -1,0 +1,51 @@
+package record
+
+import (
+	"fmt"
+
+	"github.com/gozeo/gozeo/pickle"
+)
+
+// Format is the pickle format a database's Python clients read records in.
+// Writing a record in the wrong one breaks those clients: a Python 2.7
+// ZODB cannot read protocol 3, and a Python 3 ZODB reads a py2 str oid
+// as text.
+type Format uint8
+
+const (
+	// Py3 is what ZODB >= 5.4 writes on Python 3 through zodbpickle:
+	// protocol 3, text as unicode, bytes as bytes (SHORT_BINBYTES), one
+	// memo across the class and state pickles.
+	Py3 Format = iota
+	// Py2 is what ZODB3 and ZODB 4 write on Python 2: protocol 1, a Go
+	// string as a py2 str, pickle.Unicode as unicode.
+	Py2
+)
+
+// String returns "Py3" or "Py2".
+func (f Format) String() string {
+	switch f {
+	case Py3:
+		return "Py3"
+	case Py2:
+		return "Py2"
+	}
+	return fmt.Sprintf("Format(%d)", uint8(f))
+}
+
+// EncoderOptions returns the pickle options ZODB's record writer uses in
+// format f: its Pickler keeps a memo (the state pickle refers back to the
+// class pickle's entries).
+func (f Format) EncoderOptions() pickle.EncoderOptions {
+	if f == Py2 {
+		return pickle.EncoderOptions{Protocol: 1, Dialect: pickle.Python2, Memo: true}
+	}
+	return pickle.EncoderOptions{Protocol: 3, Dialect: pickle.Python3, Memo: true}
+}
+
+func (f Format) valid() error {
+	if f > Py2 {
+		return fmt.Errorf("record: unknown %v", f)
+	}
+	return nil
+}
