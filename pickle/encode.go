@@ -170,6 +170,9 @@ type Encoder struct {
 	// its memo index; memoNext is the next index. Memo mode only.
 	memo     map[any]uint32
 	memoNext uint32
+	// sharedTuples are the tuples met more than once in the value being
+	// appended: the only ones the Python 2 dialect memoizes.
+	sharedTuples map[tupleKey]bool
 
 	// errPath collects path segments while an error unwinds, innermost
 	// first.
@@ -183,6 +186,14 @@ func NewEncoder(opts EncoderOptions) *Encoder {
 
 // Options returns the options the encoder writes with.
 func (e *Encoder) Options() EncoderOptions { return e.opts }
+
+// saveBytesDialect writes Bytes as the dialect's bytes type.
+func (e *Encoder) saveBytesDialect(v Bytes) error {
+	if e.opts.Dialect == Python2 {
+		return saveByteString(e, v, "pickle.Bytes")
+	}
+	return e.saveBytes(v)
+}
 
 // ClearMemo forgets every value written so far, as Python's
 // Pickler.clear_memo does: the next pickle starts its memo at 0 and never
@@ -259,6 +270,9 @@ func (e *Encoder) Append(dst []byte, v Value) ([]byte, error) {
 		return dst, &EncodeError{Type: fmt.Sprintf("%T", v), Err: err}
 	}
 	memoStart := e.memoNext
+	if e.opts.Memo && e.opts.Dialect == Python2 {
+		e.findSharedTuples(v)
+	}
 	e.buf = dst
 	e.depth = 0
 	if e.opts.Protocol >= 2 {
@@ -373,19 +387,28 @@ func (e *Encoder) save(v Value) error {
 		if e.opts.Dialect == Python2 {
 			return saveByteString(e, v, "string")
 		}
+		if key, ok := e.sharedKeyOf(v); ok {
+			return e.saveShared(key, v, func() error { return e.saveText(v, "string") })
+		}
 		return e.saveText(v, "string")
 	case Unicode:
 		return e.saveText(string(v), "pickle.Unicode")
 	case ByteString:
+		if key, ok := e.sharedKeyOf(v); ok {
+			return e.saveShared(key, v, func() error { return saveByteString(e, v, "pickle.ByteString") })
+		}
 		return saveByteString(e, v, "pickle.ByteString")
 	case Bytes:
-		if e.opts.Dialect == Python2 {
-			return saveByteString(e, v, "pickle.Bytes")
+		if key, ok := e.sharedKeyOf(v); ok {
+			return e.saveShared(key, v, func() error { return e.saveBytesDialect(v) })
 		}
-		return e.saveBytes(v)
+		return e.saveBytesDialect(v)
 	case ByteArray:
 		return e.saveByteArray(v)
 	case Tuple:
+		if key, ok := e.sharedKeyOf(v); ok {
+			return e.saveShared(key, v, func() error { return e.saveTuple(v) })
+		}
 		return e.saveTuple(v)
 	case *List:
 		return e.saveList(v)

@@ -35,7 +35,9 @@ func (e *Encoder) endTuple(n int) {
 	} else {
 		e.buf = append(e.buf, opTuple)
 	}
-	e.memoPut()
+	if e.opts.Dialect != Python2 {
+		e.memoPut()
+	}
 }
 
 func (e *Encoder) saveTuple(t Tuple) error {
@@ -53,6 +55,9 @@ func (e *Encoder) saveTuple(t Tuple) error {
 		}
 	}
 	e.endTuple(len(t))
+	if e.opts.Dialect == Python2 && e.sharedTuples[tupleKey{&t[0], len(t)}] {
+		e.memoPut()
+	}
 	e.leave()
 	return nil
 }
@@ -334,12 +339,31 @@ func (e *Encoder) checkGlobal(g, w Global) error {
 // savePersistentRef writes BINPERSID after the id from protocol 1, and
 // PERSID with the id as a line of ASCII text at protocol 0 (where Python
 // requires a string id).
+// savePersistentID writes the id of a persistent reference. cPickle 2.7
+// memoizes only objects something else also holds, and the id tuple ZODB's
+// persistent_id returns is made for the call: the Python 2 dialect writes
+// a tuple id without a PUT (its items as usual), even one met twice.
+func (e *Encoder) savePersistentID(id Value) error {
+	t, ok := id.(Tuple)
+	if !ok || len(t) == 0 || e.opts.Dialect != Python2 || !e.opts.Memo {
+		return e.save(id)
+	}
+	e.beginTuple(len(t))
+	for i, x := range t {
+		if err := e.save(x); err != nil {
+			return e.atIndex(err, i)
+		}
+	}
+	e.endTuple(len(t))
+	return nil
+}
+
 func (e *Encoder) savePersistentRef(p PersistentRef) error {
 	if e.opts.Protocol >= 1 {
 		if err := e.enter("pickle.PersistentRef"); err != nil {
 			return err
 		}
-		if err := e.save(p.ID); err != nil {
+		if err := e.savePersistentID(p.ID); err != nil {
 			return e.at(err, ".ID")
 		}
 		e.buf = append(e.buf, opBinPersID)

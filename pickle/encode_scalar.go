@@ -252,7 +252,9 @@ func saveByteString[S ~string | ~[]byte](e *Encoder, s S, typ string) error {
 		return e.failType(typ, "a byte string of %d bytes is over the 2 GiB a BINSTRING holds", n)
 	}
 	e.buf = append(e.buf, s...)
-	e.memoPut()
+	if !e.memoSkipsShort(len(s)) {
+		e.memoPut()
+	}
 	return nil
 }
 
@@ -317,7 +319,9 @@ func (e *Encoder) saveText(s string, typ string) error {
 	e.buf = append(e.buf, opBinUnicode)
 	e.buf = binary.LittleEndian.AppendUint32(e.buf, uint32(len(s)))
 	e.buf = append(e.buf, s...)
-	e.memoPut()
+	if !e.memoSkipsShort(utf8.RuneCountInString(s)) {
+		e.memoPut()
+	}
 	return nil
 }
 
@@ -497,8 +501,18 @@ func (e *Encoder) memoPut() {
 	if !e.opts.Memo {
 		return
 	}
-	e.appendMemoIndex(opPut, opBinPut, opLongBinPut, e.memoNext)
+	e.appendMemoIndex(opPut, opBinPut, opLongBinPut, e.nextMemoIndex())
+}
+
+// nextMemoIndex takes the next memo index. cPickle 2.7 numbers its memo
+// from 1, CPython 3 from 0.
+func (e *Encoder) nextMemoIndex() uint32 {
+	if e.memoNext == 0 && e.opts.Dialect == Python2 {
+		e.memoNext = 1
+	}
+	i := e.memoNext
 	e.memoNext++
+	return i
 }
 
 // memoize is memoPut for a value with an identity: key (a pointer or a
@@ -510,8 +524,9 @@ func (e *Encoder) memoize(key any) {
 	if e.memo == nil {
 		e.memo = make(map[any]uint32)
 	}
-	e.memo[key] = e.memoNext
-	e.memoPut()
+	i := e.nextMemoIndex()
+	e.memo[key] = i
+	e.appendMemoIndex(opPut, opBinPut, opLongBinPut, i)
 }
 
 // memoGet writes a GET and reports true when key is in the memo.
@@ -541,4 +556,21 @@ func (e *Encoder) appendMemoIndex(text, short, long byte, i uint32) {
 		e.buf = append(e.buf, long)
 		e.buf = binary.LittleEndian.AppendUint32(e.buf, i)
 	}
+}
+
+// AppendFloatRepr appends Python 3's repr of v: "3.25", "1e+16", "inf",
+// "-inf", "nan". It is the float of the JSON view of ZODB data, which
+// names a float by its repr so that any reader gets the same double back.
+func AppendFloatRepr(dst []byte, v float64) []byte {
+	switch {
+	case math.IsNaN(v):
+		return append(dst, "nan"...)
+	case math.IsInf(v, 1):
+		return append(dst, "inf"...)
+	case math.IsInf(v, -1):
+		return append(dst, "-inf"...)
+	case v == 0 && math.Signbit(v):
+		return append(dst, "-0.0"...)
+	}
+	return appendFloatRepr(dst, v)
 }

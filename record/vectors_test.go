@@ -1,63 +1,123 @@
 package record
 
 import (
-	"bufio"
-	"encoding/hex"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/zodb"
 )
 
 // generations are the real-ZODB databases of testdata/zodb (copied from the
-// workspace's shared/vectors/zodb): who wrote them and in which format.
-var generations = []struct {
+// workspace's shared/vectors/zodb) and the format each was written in.
+var generations = func() (out []struct {
 	dir    string
 	format Format
-}{
-	{"zeo5", Py3},    // ZODB 5.8.1, Python 3.11
-	{"zeo4py2", Py2}, // ZODB 4.4.5, Python 2.7
-	{"zeo310", Py2},  // ZODB3 3.10.7, Python 2.7
-}
+}) {
+	for _, g := range zodbtest.Generations {
+		f := Py3
+		if g.Py2 {
+			f = Py2
+		}
+		out = append(out, struct {
+			dir    string
+			format Format
+		}{g.Dir, f})
+	}
+	return out
+}()
 
-// storedRecord is one line of records.jsonl.
-type storedRecord struct {
-	OID  zodb.OID
-	TID  zodb.TID
-	Data []byte
-}
+func vectorDir(gen string) string { return filepath.Join("testdata", "zodb", gen) }
 
-func readRecords(t testing.TB, dir string) []storedRecord {
+func readRecords(t testing.TB, gen string) []zodbtest.Record {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "zodb", dir, "records.jsonl"))
+	recs, err := zodbtest.Records(vectorDir(gen))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []storedRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<22)
-	for sc.Scan() {
-		var line struct{ OID, TID, Data string }
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatal(err)
-		}
-		var r storedRecord
-		if r.OID, err = zodb.ParseOID(line.OID); err != nil {
-			t.Fatal(err)
-		}
-		if r.TID, err = zodb.ParseTID(line.TID); err != nil {
-			t.Fatal(err)
-		}
-		if r.Data, err = hex.DecodeString(line.Data); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
+	return recs
+}
+
+func readExpected(t testing.TB, gen string) *zodbtest.Expected {
+	t.Helper()
+	e, err := zodbtest.ReadExpected(vectorDir(gen))
+	if err != nil {
 		t.Fatal(err)
 	}
+	return e
+}
+
+// classesOf decodes the class of every record at tid.
+func classesOf(t testing.TB, recs map[zodb.OID]zodbtest.Record) map[zodb.OID]string {
+	t.Helper()
+	out := make(map[zodb.OID]string, len(recs))
+	for oid, r := range recs {
+		rec, err := Decode(r.Data)
+		if err != nil {
+			t.Fatalf("oid %v: %v", oid, err)
+		}
+		out[oid] = rec.Class
+	}
 	return out
+}
+
+// Every object Python saw has the class and state the Go view gives.
+func TestVectorsMatchPython(t *testing.T) {
+	for _, g := range generations {
+		t.Run(g.dir, func(t *testing.T) {
+			recs := readRecords(t, g.dir)
+			want := readExpected(t, g.dir)
+			check := func(at zodb.TID, states map[zodb.OID]zodbtest.Object) {
+				latest := zodbtest.Latest(recs, at)
+				classes := classesOf(t, latest)
+				opts := &JSONOptions{RefClass: func(oid zodb.OID) string { return classes[oid] }}
+				for oid, obj := range states {
+					r, ok := latest[oid]
+					if !ok {
+						t.Errorf("at %v: oid %v has no record", at, oid)
+						continue
+					}
+					rec, err := Decode(r.Data)
+					if err != nil {
+						t.Fatalf("oid %v: %v", oid, err)
+					}
+					if obj.Class != "" && rec.Class != obj.Class {
+						t.Errorf("oid %v: class %q, Python saw %q", oid, rec.Class, obj.Class)
+					}
+					state := rec.State
+					if obj.Class == "" && rec.Class == ClassPersistentMapping {
+						// gen.py's "at" holds a mapping's items.
+						m, err := DecodeMapping(state)
+						if err != nil {
+							t.Fatal(err)
+						}
+						state = m.Data
+					}
+					view, err := AppendJSON(nil, state, opts)
+					if err != nil {
+						t.Fatalf("oid %v: %v", oid, err)
+					}
+					got, err1 := zodbtest.Canonical(view)
+					exp, err2 := zodbtest.Canonical(obj.State)
+					if err1 != nil || err2 != nil {
+						t.Fatal(err1, err2)
+					}
+					if got != exp {
+						t.Errorf("at %v oid %v (%s):\n got %.600s\nwant %.600s", at, oid, rec.Class, got, exp)
+					}
+				}
+			}
+			check(want.LastTID, want.Objects)
+			for at, states := range want.At {
+				objs := make(map[zodb.OID]zodbtest.Object, len(states))
+				for oid, s := range states {
+					objs[oid] = zodbtest.Object{State: s}
+				}
+				check(at, objs)
+			}
+			if len(want.Objects) < 600 || len(want.At) == 0 {
+				t.Errorf("only %d objects, %d earlier tids", len(want.Objects), len(want.At))
+			}
+		})
+	}
 }
