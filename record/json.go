@@ -74,7 +74,6 @@ type jsonWriter struct {
 	open map[any]bool // containers being written, to stop at a cycle
 }
 
-
 // jstr appends s as a JSON string (encoding/json's escaping: valid UTF-8
 // out, whatever the input).
 func (w *jsonWriter) jstr(s string) {

@@ -60,11 +60,11 @@ type BTree struct {
 
 // Expected is expected.json.
 type Expected struct {
-	Objects map[zodb.OID]Object                    `json:"objects"`
-	BTrees  map[zodb.OID]BTree                     `json:"btrees"`
+	Objects map[zodb.OID]Object                       `json:"objects"`
+	BTrees  map[zodb.OID]BTree                        `json:"btrees"`
 	At      map[zodb.TID]map[zodb.OID]json.RawMessage `json:"at"`
-	Names   map[string]zodb.OID                    `json:"names"`
-	LastTID zodb.TID                               `json:"last_tid"`
+	Names   map[string]zodb.OID                       `json:"names"`
+	LastTID zodb.TID                                  `json:"last_tid"`
 }
 
 // Records reads records.jsonl of dir (a folder holding the generation's
