@@ -49,3 +49,27 @@ func (f Format) valid() error {
 	}
 	return nil
 }
+
+// FormatOf tells the format a stored record was written in: protocol 3 or
+// above is Py3 (ZODB >= 5 through zodbpickle), protocol 1 (no PROTO
+// header, what ZODB3 and ZODB 4 write on Python 2) or 2 is Py2. It
+// reports false for data that is no pickle of those.
+func FormatOf(data []byte) (Format, bool) {
+	if len(data) < 2 {
+		return 0, false
+	}
+	if data[0] == 0x80 { // PROTO
+		switch {
+		case data[1] >= 3:
+			return Py3, true
+		case data[1] == 2:
+			return Py2, true
+		}
+		return 0, false
+	}
+	switch data[0] {
+	case '(', 'c', ']', '}': // MARK, GLOBAL, EMPTY_LIST, EMPTY_DICT: how a class pickle starts
+		return Py2, true
+	}
+	return 0, false
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -19,13 +20,32 @@ func (st *Store) Seed(ctx context.Context, oid zodb.OID, data []byte) (zodb.TID,
 // SeedMany is Seed for several objects in one transaction (written in oid
 // order). A nil record deletes the object.
 func (st *Store) SeedMany(ctx context.Context, objects map[zodb.OID][]byte) (zodb.TID, error) {
+	return st.seed(ctx, zodb.ZeroTID, objects)
+}
+
+// SeedAt is SeedMany committing with the given tid, which must be later
+// than the store's last: it replays a database's history (records written
+// by a real ZODB) under their own tids.
+func (st *Store) SeedAt(ctx context.Context, tid zodb.TID, objects map[zodb.OID][]byte) error {
+	_, err := st.seed(ctx, tid, objects)
+	return err
+}
+
+// seed commits objects with tid, or with the next tid when tid is zero.
+func (st *Store) seed(ctx context.Context, tid zodb.TID, objects map[zodb.OID][]byte) (zodb.TID, error) {
 	t := &txn{id: "seed", meta: TxnMeta{Description: "seed", Status: ' '}, aborted: make(chan struct{})}
 	if err := st.acquire(ctx, t, nil); err != nil {
 		return zodb.ZeroTID, err
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	t.tid = zodb.NextTID(st.lastTID, st.opts.Clock())
+	t.tid = tid
+	if tid == zodb.ZeroTID {
+		t.tid = zodb.NextTID(st.lastTID, st.opts.Clock())
+	} else if tid.Compare(st.lastTID) <= 0 {
+		st.releaseLocked(t)
+		return zodb.ZeroTID, fmt.Errorf("store: seed tid %v is not after the last transaction %v", tid, st.lastTID)
+	}
 	for _, oid := range slices.SortedFunc(maps.Keys(objects), zodb.OID.Compare) {
 		var b *blob
 		if d := objects[oid]; d != nil {
