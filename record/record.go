@@ -106,3 +106,16 @@ func ClassName(v pickle.Value) string {
 	}
 	return ""
 }
+
+// ClassOf returns the class ("module.Name") of a record, reading only its
+// class pickle, as ZODB's get_pickle_metadata does for a conflict's
+// class_name; "" when the record has none of the forms ZODB writes.
+func ClassOf(data []byte) string {
+	dec := pickle.NewDecoder(data, &pickle.DecoderOptions{MaxDepth: 16, Raw: true})
+	meta, err := dec.Decode()
+	if err != nil {
+		return ""
+	}
+	name, _ := classOf(meta)
+	return name
+}

@@ -187,3 +187,28 @@ func TestRecordErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestClassOf(t *testing.T) {
+	g := pickle.Global{Module: "myapp", Name: "Thing"}
+	for _, tc := range []struct {
+		meta pickle.Value
+		want string
+	}{
+		{g, "myapp.Thing"},
+		{pickle.Tuple{g, pickle.None}, "myapp.Thing"},
+		{pickle.Tuple{g, pickle.Tuple{int64(1)}}, "myapp.Thing"},
+		{pickle.Tuple{pickle.Tuple{"myapp", "Thing"}, pickle.None}, "myapp.Thing"},
+		{int64(3), ""},
+	} {
+		data, err := Encode(tc.meta, pickle.None, Py2.EncoderOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ClassOf(data); got != tc.want {
+			t.Errorf("ClassOf(%s) = %q, want %q", pickle.Repr(tc.meta), got, tc.want)
+		}
+	}
+	if ClassOf([]byte("garbage")) != "" || ClassOf(nil) != "" {
+		t.Error("garbage has a class")
+	}
+}

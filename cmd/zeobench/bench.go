@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
 )
@@ -24,8 +25,8 @@ type workload struct {
 	maxOps int64
 	ratio  float64 // fraction of operations that commit
 	size   int     // record size in bytes
-	// enc writes records in the server's pickle dialect.
-	enc pickle.EncoderOptions
+	// format writes records as the server's Python clients do.
+	format record.Format
 	// seed makes the workers' choices of objects and operations.
 	seed uint64
 	// dist is how workers pick objects: distUniform or distZipf, with
@@ -80,10 +81,10 @@ func (s *stats) merge(o *stats) {
 // (a record has some 60 bytes of class and dict framing): class
 // zeobench.Payload, state {'payload': bytes}, with n stamped into the first
 // bytes of the payload so that every revision differs.
-func payloadRecord(opts pickle.EncoderOptions, size int, n uint64) ([]byte, error) {
+func payloadRecord(f record.Format, size int, n uint64) ([]byte, error) {
 	payloadLen := 0
 	for range 3 { // the length prefix of the payload grows with it: converge
-		rec, err := encodePayload(opts, payloadLen, n)
+		rec, err := encodePayload(f, payloadLen, n)
 		if err != nil {
 			return nil, err
 		}
@@ -92,21 +93,15 @@ func payloadRecord(opts pickle.EncoderOptions, size int, n uint64) ([]byte, erro
 		}
 		payloadLen = max(0, payloadLen+size-len(rec))
 	}
-	return encodePayload(opts, payloadLen, n)
+	return encodePayload(f, payloadLen, n)
 }
 
-func encodePayload(opts pickle.EncoderOptions, payloadLen int, n uint64) ([]byte, error) {
+func encodePayload(f record.Format, payloadLen int, n uint64) ([]byte, error) {
 	payload := make([]byte, payloadLen)
 	var stamp [8]byte
 	binary.BigEndian.PutUint64(stamp[:], n)
 	copy(payload, stamp[:])
-	opts.Memo = true // as ZODB's record writer
-	enc := pickle.NewEncoder(opts)
-	rec, err := enc.Append(nil, pickle.Tuple{pickle.Global{Module: "zeobench", Name: "Payload"}, pickle.None})
-	if err != nil {
-		return nil, err
-	}
-	return enc.Append(rec, pickle.DictOf("payload", pickle.Bytes(payload)))
+	return record.EncodeObject("zeobench.Payload", pickle.DictOf("payload", pickle.Bytes(payload)), f)
 }
 
 // seed creates n objects of the workload's size, in transactions of up to
@@ -121,7 +116,7 @@ func seed(ctx context.Context, c *zeo.Client, n int, w *workload) ([]zodb.OID, i
 		var ws []zeo.Write
 		bytes := 0
 		for start < n && len(ws) < 100 && (bytes == 0 || bytes+w.size <= 8<<20) {
-			rec, err := payloadRecord(w.enc, w.size, uint64(start))
+			rec, err := payloadRecord(w.format, w.size, uint64(start))
 			if err != nil {
 				return nil, 0, err
 			}
@@ -196,7 +191,7 @@ func work(ctx context.Context, c *zeo.Client, oids []zodb.OID, w *workload, r *r
 			continue
 		}
 
-		rec, err := payloadRecord(w.enc, w.size, r.Uint64())
+		rec, err := payloadRecord(w.format, w.size, r.Uint64())
 		if err != nil {
 			s.fail(err)
 			continue
@@ -238,7 +233,7 @@ func (s *stats) check(ctx context.Context, err error) bool {
 // describeRecord says how large the benchmark's records are, which can
 // exceed -size when it is below the framing of a record.
 func describeRecord(w *workload) string {
-	rec, err := payloadRecord(w.enc, w.size, 0)
+	rec, err := payloadRecord(w.format, w.size, 0)
 	if err != nil {
 		return fmt.Sprintf("%d bytes", w.size)
 	}

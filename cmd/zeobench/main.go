@@ -27,7 +27,7 @@ import (
 
 	"github.com/gozeo/gozeo/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
-	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 )
 
@@ -82,9 +82,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}()
 	s := clients[0].Session()
 	w := &cfg.work
-	w.enc = pickle.EncoderOptions{Protocol: 3, Dialect: pickle.Python3}
+	w.format = record.Py3
 	if s.Encoding == "pickle-py2" {
-		w.enc = pickle.EncoderOptions{Protocol: 1, Dialect: pickle.Python2}
+		w.format = record.Py2
 	}
 	where := s.Server
 	if cfg.profile != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 )
 
 func runBench(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
@@ -85,34 +86,29 @@ func TestBenchOpsBound(t *testing.T) {
 }
 
 func TestPayloadRecord(t *testing.T) {
-	for _, opts := range []pickle.EncoderOptions{
-		{Protocol: 3, Dialect: pickle.Python3},
-		{Protocol: 1, Dialect: pickle.Python2},
-	} {
+	for _, f := range []record.Format{record.Py3, record.Py2} {
 		for _, size := range []int{0, 10, 100, 255, 300, 1024, 70000} {
-			rec, err := payloadRecord(opts, size, 7)
+			rec, err := payloadRecord(f, size, 7)
 			if err != nil {
 				t.Fatal(err)
 			}
-			smallest, _ := payloadRecord(opts, 0, 7)
+			smallest, _ := payloadRecord(f, 0, 7)
 			if size >= len(smallest) && (len(rec) < size-3 || len(rec) > size) {
-				t.Errorf("%v, -size %d: record of %d bytes", opts.Dialect, size, len(rec))
+				t.Errorf("%v, -size %d: record of %d bytes", f, size, len(rec))
 			}
 			// A ZODB record: class pickle, then the state with the payload.
-			dec := pickle.NewDecoder(rec, nil)
-			meta, err := dec.Decode()
+			r, err := record.Decode(rec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			state, err := dec.Decode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, _ := pickle.AsDict(state)
+			d, _ := pickle.AsDict(r.State)
 			payload, _ := d.GetString("payload")
 			b, ok := pickle.AsBytes(payload)
-			if pickle.Repr(meta) != "(zeobench.Payload, None)" || !ok || dec.Offset() != len(rec) {
-				t.Errorf("%v, -size %d: class %s, state %s", opts.Dialect, size, pickle.Repr(meta), pickle.Repr(state))
+			if r.Class != "zeobench.Payload" || !ok || r.Trailing != 0 {
+				t.Errorf("%v, -size %d: class %s, state %s", f, size, r.Class, pickle.Repr(r.State))
+			}
+			if got, _ := record.FormatOf(rec); got != f {
+				t.Errorf("written as %v, want %v", got, f)
 			}
 			if len(b) >= 8 && b[7] != 7 {
 				t.Errorf("payload not stamped: % x", b[:8])

@@ -25,29 +25,29 @@ func startDemo(ctx context.Context, profile string, w io.Writer) (addr string, s
 	p := srv.Profile()
 	// ZODB pickles records in protocol 1 or later even where ZEO 2 and
 	// ZODB 3.2 send their messages in protocol 0.
-	opts := pickle.EncoderOptions{Protocol: max(p.PickleProtocol, 1), Dialect: pickle.Python3, Memo: true}
+	f := record.Py3
 	if p.Python == 2 {
-		opts.Dialect = pickle.Python2
+		f = record.Py2
 	}
-	if err := writeDemo(ctx, addr, opts); err != nil {
+	if err := writeDemo(ctx, addr, f); err != nil {
 		stop()
 		return "", nil, fmt.Errorf("writing the demo records: %w", err)
 	}
 	fmt.Fprintf(w, "demo: started a test server imitating %s on %s\n", p.Release, addr)
-	fmt.Fprintf(w, "demo: wrote three transactions of records as ZODB on Python %d writes them (pickle protocol %d)\n\n", p.Python, opts.Protocol)
+	fmt.Fprintf(w, "demo: wrote three transactions of records as ZODB on Python %d writes them (pickle protocol %d)\n\n", p.Python, f.EncoderOptions().Protocol)
 	return addr, stop, nil
 }
 
 // Classes of the demo database.
 const (
-	mappingModule, mappingName = "persistent.mapping", "PersistentMapping"
-	btreeModule, btreeName     = "BTrees.OOBTree", "OOBTree"
-	personModule, personName   = "myapp.models", "Person"
+	mappingClass = record.ClassPersistentMapping
+	btreeClass   = "BTrees.OOBTree.OOBTree"
+	personClass  = "myapp.models.Person"
 )
 
 // writeDemo commits three transactions: the root (as ZODB's DB creates it),
 // then an application tree under it, then a change to one object.
-func writeDemo(ctx context.Context, addr string, opts pickle.EncoderOptions) error {
+func writeDemo(ctx context.Context, addr string, f record.Format) error {
 	c, err := zeo.Dial(ctx, addr, &zeo.Options{Label: "zeodump-demo"})
 	if err != nil {
 		return err
@@ -58,11 +58,7 @@ func writeDemo(ctx context.Context, addr string, opts pickle.EncoderOptions) err
 		return err
 	}
 	people, settings, alice, bob := oids[0], oids[1], oids[2], oids[3]
-	mappingClass := pickle.Global{Module: mappingModule, Name: mappingName}
-	btreeClass := pickle.Global{Module: btreeModule, Name: btreeName}
-	personClass := pickle.Global{Module: personModule, Name: personName}
-
-	root, err := zodbRecord(opts, mappingClass, pickle.DictOf("data", pickle.NewDict(0)))
+	root, err := record.EncodeObject(mappingClass, pickle.DictOf("data", pickle.NewDict(0)), f)
 	if err != nil {
 		return err
 	}
@@ -78,16 +74,16 @@ func writeDemo(ctx context.Context, addr string, opts pickle.EncoderOptions) err
 	// (((k1, v1, k2, v2),),).
 	states := []struct {
 		oid   zodb.OID
-		class pickle.Global
+		class string
 		state pickle.Value
 	}{
 		{zodb.ZeroOID, mappingClass, pickle.DictOf("data", pickle.DictOf(
-			"people", persistentRef(people, btreeClass),
-			"settings", persistentRef(settings, mappingClass),
+			"people", record.RefTo(people, btreeClass),
+			"settings", record.RefTo(settings, mappingClass),
 		))},
 		{people, btreeClass, pickle.Tuple{pickle.Tuple{pickle.Tuple{
-			"alice", persistentRef(alice, personClass),
-			"bob", persistentRef(bob, personClass),
+			"alice", record.RefTo(alice, personClass),
+			"bob", record.RefTo(bob, personClass),
 		}}}},
 		{settings, mappingClass, pickle.DictOf("data", pickle.DictOf(
 			"title", "Team directory",
@@ -102,7 +98,7 @@ func writeDemo(ctx context.Context, addr string, opts pickle.EncoderOptions) err
 	}
 	var ws []zeo.Write
 	for _, s := range states {
-		data, err := zodbRecord(opts, s.class, s.state)
+		data, err := record.EncodeObject(s.class, s.state, f)
 		if err != nil {
 			return err
 		}
@@ -118,7 +114,7 @@ func writeDemo(ctx context.Context, addr string, opts pickle.EncoderOptions) err
 	}
 
 	bobState := person("Bob", "bob@example.com", alice)
-	data, err := zodbRecord(opts, personClass, bobState)
+	data, err := record.EncodeObject(personClass, bobState, f)
 	if err != nil {
 		return err
 	}
@@ -140,17 +136,6 @@ func person(name, email string, friend zodb.OID) *pickle.Dict {
 		"name", name,
 		"email", email,
 		"joined", joined,
-		"friend", persistentRef(friend, pickle.Global{Module: personModule, Name: personName}),
+		"friend", record.RefTo(friend, personClass),
 	)
-}
-
-// persistentRef is ZODB's persistent id for a reference to a persistent
-// object: (oid, class).
-func persistentRef(oid zodb.OID, class pickle.Global) pickle.PersistentRef {
-	return pickle.PersistentRef{ID: pickle.Tuple{pickle.Bytes(oid.Bytes()), class}}
-}
-
-// zodbRecord writes a record of class with the metadata (class, None).
-func zodbRecord(opts pickle.EncoderOptions, class pickle.Global, state pickle.Value) ([]byte, error) {
-	return record.Encode(pickle.Tuple{class, pickle.None}, state, opts)
 }

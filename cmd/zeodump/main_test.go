@@ -8,6 +8,7 @@ import (
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
 )
@@ -109,7 +110,7 @@ func dial(t *testing.T, srv *testserver.Server) *zeo.Client {
 
 func noteRecord(t *testing.T, state pickle.Value) []byte {
 	t.Helper()
-	data, err := zodbRecord(pickle.EncoderOptions{Protocol: 3, Memo: true}, pickle.Global{Module: "myapp", Name: "Note"}, state)
+	data, err := record.EncodeObject("myapp.Note", state, record.Py3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +150,8 @@ func TestUndecodableRecordSkipped(t *testing.T) {
 			c := dial(t, srv)
 			bad, good := zodb.OIDFromUint64(1), zodb.OIDFromUint64(2)
 			root := noteRecord(t, pickle.DictOf(
-				"bad", persistentRef(bad, pickle.Global{Module: "myapp", Name: "Note"}),
-				"good", persistentRef(good, pickle.Global{Module: "myapp", Name: "Note"}),
+				"bad", record.RefTo(bad, "myapp.Note"),
+				"good", record.RefTo(good, "myapp.Note"),
 			))
 			commit(t, c,
 				zeo.Write{OID: zodb.ZeroOID, Data: root},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 )
 
 func TestPrettyLimits(t *testing.T) {
@@ -61,12 +62,9 @@ func TestPrettyDatetime(t *testing.T) {
 // FuzzRecord: any bytes as a record are decoded and printed, or reported,
 // without panicking, within the output bounds.
 func FuzzRecord(f *testing.F) {
-	for _, opts := range []pickle.EncoderOptions{
-		{Protocol: 3, Dialect: pickle.Python3, Memo: true},
-		{Protocol: 1, Dialect: pickle.Python2, Memo: true},
-	} {
-		rec, err := zodbRecord(opts, pickle.Global{Module: "persistent.mapping", Name: "PersistentMapping"},
-			pickle.DictOf("data", pickle.DictOf("i", int64(0), "rev", int64(2))))
+	for _, format := range []record.Format{record.Py3, record.Py2} {
+		rec, err := record.EncodeObject(record.ClassPersistentMapping,
+			pickle.DictOf("data", pickle.DictOf("i", int64(0), "rev", int64(2))), format)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -192,9 +192,9 @@ func asTID(t testing.TB, v pickle.Value) zodb.TID {
 	return zodb.TID(b)
 }
 
-// record is a small ZODB-like data record: a class pickle then a state
+// mappingRecord is a small ZODB-like data record: a class pickle then a state
 // pickle.
-func record(state string) []byte {
+func mappingRecord(state string) []byte {
 	return []byte("\x80\x03cpersistent.mapping\nPersistentMapping\nq\x00N\x86q\x01.\x80\x03}q\x02X\x01\x00\x00\x00sq\x03X" +
 		string([]byte{byte(len(state)), 0, 0, 0}) + state + "s.")
 }

@@ -24,11 +24,11 @@ func TestSecondVoteWaitsForCommitLock(t *testing.T) {
 			a.register(srv)
 			b.register(srv)
 			a.beginTxn(p, 1)
-			a.store(p, 1, 1, zodb.ZeroTID, record("a"))
+			a.store(p, 1, 1, zodb.ZeroTID, mappingRecord("a"))
 			a.mustCall("vote", int64(1)) // a holds the commit lock
 
 			b.beginTxn(p, 2)
-			b.store(p, 2, 2, zodb.ZeroTID, record("b"))
+			b.store(p, 2, 2, zodb.ZeroTID, mappingRecord("b"))
 			done := make(chan callResult, 1)
 			go func() {
 				v, err := b.call("vote", int64(2))
@@ -59,17 +59,17 @@ func TestWriteConflict(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
 			p := srv.Profile()
-			base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v1"))
+			base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("v1"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			a, b := dial(t, srv), dial(t, srv)
 			a.register(srv)
 			b.register(srv)
-			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: base}, record("a"))
+			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: base}, mappingRecord("a"))
 
 			b.beginTxn(p, 2)
-			b.store(p, 2, 1, base, record("b")) // stale serial
+			b.store(p, 2, 1, base, mappingRecord("b")) // stale serial
 			v, err := b.call("vote", int64(2))
 			var re *zrpc.RemoteError
 			if p.zeo5() {
@@ -114,7 +114,7 @@ func TestWriteConflict(t *testing.T) {
 				t.Fatalf("tpc_abort returned %s", pickle.Repr(v))
 			}
 			// The lock is free again.
-			a.commit(srv, 3, map[uint64]zodb.TID{2: zodb.ZeroTID}, record("c"))
+			a.commit(srv, 3, map[uint64]zodb.TID{2: zodb.ZeroTID}, mappingRecord("c"))
 		})
 	}
 }
@@ -124,8 +124,8 @@ func TestReadConflict(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
 			p := srv.Profile()
-			old, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v1"))
-			srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v2"))
+			old, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("v1"))
+			srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("v2"))
 			c := dial(t, srv)
 			c.register(srv)
 			c.beginTxn(p, 1)
@@ -156,8 +156,8 @@ func TestUndoForms(t *testing.T) {
 			a, b := dial(t, srv), dial(t, srv)
 			a.register(srv)
 			b.register(srv)
-			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
-			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, record("two"))
+			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("one"))
+			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, mappingRecord("two"))
 			for m := b.next(); asTID(t, m.Args.(pickle.Tuple)[0]) != tid2; m = b.next() {
 			}
 			log, _ := pickle.AsTuple(a.mustCall("undoLog", int64(0), int64(10)))
@@ -195,7 +195,7 @@ func TestUndoForms(t *testing.T) {
 				t.Fatalf("other client got %s %s, want the undo's invalidation", m.Method, pickle.Repr(m.Args))
 			}
 			r, _ := pickle.AsTuple(b.mustCall("loadBefore", oidArg(1), pickle.Bytes(zodb.MaxTID.Bytes())))
-			if data, _ := pickle.AsBytes(r[0]); string(data) != string(record("one")) {
+			if data, _ := pickle.AsBytes(r[0]); string(data) != string(mappingRecord("one")) {
 				t.Fatalf("after undo the object holds %q", data)
 			}
 		})
@@ -206,7 +206,7 @@ func TestIterator(t *testing.T) {
 	srv := Start(t, Options{Profile: "z4-py3"})
 	c := dial(t, srv)
 	c.register(srv)
-	tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
+	tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("one"))
 	iid := c.mustCall("iterator_start", pickle.None, pickle.None)
 	txn, _ := pickle.AsTuple(c.mustCall("iterator_next", iid))
 	if len(txn) != 5 || asTID(t, txn[0]) != tid {
@@ -233,7 +233,7 @@ func TestIterator(t *testing.T) {
 
 func TestPackBroadcastsInfo(t *testing.T) {
 	srv := Start(t, Options{Profile: "z3101-py27", ReadOnly: true})
-	srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("x"))
+	srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("x"))
 	a, b := dial(t, srv), dial(t, srv)
 	a.mustCall("register", "1", true)
 	b.mustCall("register", "1", true)
@@ -275,8 +275,8 @@ func TestReadsAndGetInvalidations(t *testing.T) {
 	c := dial(t, srv)
 	c.register(srv)
 	start := asTID(t, c.mustCall("lastTransaction"))
-	tid1, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
-	tid2, _ := c.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, record("two"))
+	tid1, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("one"))
+	tid2, _ := c.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, mappingRecord("two"))
 
 	r, _ := pickle.AsTuple(c.mustCall("loadBefore", oidArg(1), pickle.Bytes(tid2.Bytes())))
 	if asTID(t, r[1]) != tid1 || asTID(t, r[2]) != tid2 {
@@ -285,7 +285,7 @@ func TestReadsAndGetInvalidations(t *testing.T) {
 	if v := c.mustCall("loadBefore", oidArg(1), pickle.Bytes(tid1.Bytes())); !pickle.IsNone(v) {
 		t.Fatalf("loadBefore the first revision: %s, want None", pickle.Repr(v))
 	}
-	if d, _ := pickle.AsBytes(c.mustCall("loadSerial", oidArg(1), pickle.Bytes(tid1.Bytes()))); string(d) != string(record("one")) {
+	if d, _ := pickle.AsBytes(c.mustCall("loadSerial", oidArg(1), pickle.Bytes(tid1.Bytes()))); string(d) != string(mappingRecord("one")) {
 		t.Fatalf("loadSerial %q", d)
 	}
 	h, _ := pickle.AsTuple(c.mustCall("history", oidArg(1), int64(5)))
@@ -323,20 +323,20 @@ func TestFailedVoteListsEarlierStores(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile, Clock: func() time.Time { return frozen }})
 			p := srv.Profile()
-			base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), record("v1"))
+			base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), mappingRecord("v1"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			a, b := dial(t, srv), dial(t, srv)
 			a.register(srv)
 			b.register(srv)
-			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{2: base}, record("a"))
+			tidA, _ := a.commit(srv, 1, map[uint64]zodb.TID{2: base}, mappingRecord("a"))
 			b.next() // a's invalidateTransaction, which may still be on its way
 
 			b.beginTxn(p, 2)
-			b.store(p, 2, 1, zodb.ZeroTID, record("new"))
-			b.store(p, 2, 2, base, record("stale")) // conflicts with tidA
-			b.store(p, 2, 3, zodb.ZeroTID, record("never tried"))
+			b.store(p, 2, 1, zodb.ZeroTID, mappingRecord("new"))
+			b.store(p, 2, 2, base, mappingRecord("stale")) // conflicts with tidA
+			b.store(p, 2, 3, zodb.ZeroTID, mappingRecord("never tried"))
 			want := zodb.NextTID(tidA, frozen) // the tid the vote commits under
 			if v := b.mustCall("vote", int64(2)); !pickle.IsNone(v) {
 				t.Fatalf("vote returned %s, want None after serialnos", pickle.Repr(v))
@@ -409,13 +409,13 @@ func TestVoteErrorAbortsOn310(t *testing.T) {
 	a, b := dial(t, srv), dial(t, srv)
 	a.register(srv)
 	b.register(srv)
-	tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
+	tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("one"))
 	a.notify("tpc_begin", int64(2), pickle.Bytes("user"), pickle.Bytes("desc"), pickle.NewDict(0), pickle.Bytes(tid1.Bytes()), " ")
-	a.store(p, 2, 2, zodb.ZeroTID, record("two"))
+	a.store(p, 2, 2, zodb.ZeroTID, mappingRecord("two"))
 	if _, err := a.call("vote", int64(2)); remoteClass(t, err) != "ZODB.POSException.StorageTransactionError" {
 		t.Fatalf("vote under an old tid: %v, want StorageTransactionError", err)
 	}
-	b.commit(srv, 3, map[uint64]zodb.TID{3: zodb.ZeroTID}, record("three")) // would wait for the lock
+	b.commit(srv, 3, map[uint64]zodb.TID{3: zodb.ZeroTID}, mappingRecord("three")) // would wait for the lock
 	if v := a.mustCall("tpc_abort", int64(2)); !pickle.IsNone(v) {
 		t.Fatalf("tpc_abort of the aborted transaction: %s", pickle.Repr(v))
 	}

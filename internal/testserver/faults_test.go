@@ -149,7 +149,7 @@ func TestRestartWhileConnected(t *testing.T) {
 	srv := Start(t, Options{Profile: "z5-py3"})
 	c := dial(t, srv)
 	c.register(srv)
-	tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("kept"))
+	tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("kept"))
 	addr := srv.Addr()
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)

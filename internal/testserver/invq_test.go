@@ -21,11 +21,11 @@ func TestGetInvalidationsFollowsTheQueue(t *testing.T) {
 			p := srv.Profile()
 			a := dial(t, srv)
 			a.register(srv)
-			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("one"))
-			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, record("two"))
-			_, _ = a.commit(srv, 3, map[uint64]zodb.TID{2: zodb.ZeroTID}, record("new"))
-			tid4, _ := a.commit(srv, 4, map[uint64]zodb.TID{1: tid2}, record("three"))
-			tid5, _ := a.commit(srv, 5, map[uint64]zodb.TID{3: zodb.ZeroTID}, record("new"))
+			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("one"))
+			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: tid1}, mappingRecord("two"))
+			_, _ = a.commit(srv, 3, map[uint64]zodb.TID{2: zodb.ZeroTID}, mappingRecord("new"))
+			tid4, _ := a.commit(srv, 4, map[uint64]zodb.TID{1: tid2}, mappingRecord("three"))
+			tid5, _ := a.commit(srv, 5, map[uint64]zodb.TID{3: zodb.ZeroTID}, mappingRecord("new"))
 			if last := asTID(t, a.mustCall("lastTransaction")); last != tid5 {
 				t.Fatalf("lastTransaction %s, want %s", last, tid5)
 			}
@@ -111,12 +111,12 @@ func TestEmptyTransactionInvalidation(t *testing.T) {
 	for _, profile := range []string{"z3101-py27", "z5-py3"} {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
-			base, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v1"))
+			base, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("v1"))
 			a, b := dial(t, srv), dial(t, srv)
 			a.register(srv)
 			b.register(srv)
 			empty, _ := a.commit(srv, 1, nil, nil)
-			tid, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: base}, record("v2"))
+			tid, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: base}, mappingRecord("v2"))
 
 			m := b.next()
 			if srv.Profile().zeo5() {
@@ -141,8 +141,8 @@ func TestDeleteInvalidation(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			srv := Start(t, Options{Profile: profile})
 			p := srv.Profile()
-			base1, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v1"))
-			base2, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), record("v1"))
+			base1, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("v1"))
+			base2, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), mappingRecord("v1"))
 			a, b := dial(t, srv), dial(t, srv)
 			a.register(srv)
 			b.register(srv)
@@ -150,7 +150,7 @@ func TestDeleteInvalidation(t *testing.T) {
 			a.notify("deleteObject", oidArg(1), pickle.Bytes(base1.Bytes()), int64(1))
 			a.mustCall("vote", int64(1))
 			del := asTID(t, a.mustCall("tpc_finish", int64(1)))
-			tid, _ := a.commit(srv, 2, map[uint64]zodb.TID{2: base2}, record("v2"))
+			tid, _ := a.commit(srv, 2, map[uint64]zodb.TID{2: base2}, mappingRecord("v2"))
 
 			m := b.next()
 			if p.InvalidateDeleted {
@@ -185,13 +185,13 @@ func TestInvalidationQueueSize(t *testing.T) {
 		} {
 			t.Run(profile+"/"+tc.name, func(t *testing.T) {
 				srv := Start(t, Options{Profile: profile, InvalidationQueueSize: tc.size})
-				serial, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("v0"))
+				serial, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("v0"))
 				// The client's cache is at C's change of a third object.
-				cacheTID, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(3), record("c"))
+				cacheTID, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(3), mappingRecord("c"))
 				b := dial(t, srv)
 				b.register(srv)
 				for i := range tc.commits {
-					serial, _ = b.commit(srv, int64(i+1), map[uint64]zodb.TID{1: serial}, record("b"))
+					serial, _ = b.commit(srv, int64(i+1), map[uint64]zodb.TID{1: serial}, mappingRecord("b"))
 				}
 				b.checkInvalidations(cacheTID, tc.ok, serial, []uint64{1})
 

@@ -95,7 +95,7 @@ func TestOneWayErrorLoggedOrDisconnect(t *testing.T) {
 			c := dial(t, srv)
 			c.register(srv)
 			// storea without a transaction raises StorageTransactionError.
-			c.store(p, 99, 1, zodb.ZeroTID, record("x"))
+			c.store(p, 99, 1, zodb.ZeroTID, mappingRecord("x"))
 			_, err := c.call("lastTransaction")
 			if p.zeo5() {
 				if !errors.Is(err, zrpc.ErrDisconnected) {
@@ -118,8 +118,8 @@ func TestSerialnosBeforeVoteReply(t *testing.T) {
 			c := dial(t, srv)
 			c.register(srv)
 			c.beginTxn(p, 7)
-			c.store(p, 7, 1, zodb.ZeroTID, record("a"))
-			c.store(p, 7, 2, zodb.ZeroTID, record("b"))
+			c.store(p, 7, 1, zodb.ZeroTID, mappingRecord("a"))
+			c.store(p, 7, 2, zodb.ZeroTID, mappingRecord("b"))
 			if v := c.mustCall("vote", int64(7)); !pickle.IsNone(v) {
 				t.Fatalf("vote returned %s, want None", pickle.Repr(v))
 			}
@@ -148,7 +148,7 @@ func TestZEO5VoteReturnsList(t *testing.T) {
 	c := dial(t, srv)
 	c.register(srv)
 	c.beginTxn(p, 7)
-	c.store(p, 7, 1, zodb.ZeroTID, record("a"))
+	c.store(p, 7, 1, zodb.ZeroTID, mappingRecord("a"))
 	v := c.mustCall("vote", int64(7))
 	if l, ok := v.(*pickle.List); !ok || len(*l) != 0 {
 		t.Fatalf("vote returned %s, want []", pickle.Repr(v))
@@ -196,8 +196,8 @@ func TestInvalidationForms(t *testing.T) {
 			a.register(srv)
 			b := dialAs(t, srv, tt.peer, tt.dialect)
 			b.register(srv)
-			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{5: zodb.ZeroTID}, record("new"))
-			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{5: tid1}, record("changed"))
+			tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{5: zodb.ZeroTID}, mappingRecord("new"))
+			tid2, _ := a.commit(srv, 2, map[uint64]zodb.TID{5: tid1}, mappingRecord("changed"))
 			m := b.next()
 			if tt.newObjs {
 				checkInvalidation(t, m, tid1, tt.pairs)
@@ -276,7 +276,7 @@ func TestGetInfoKeysPerGeneration(t *testing.T) {
 func TestRegisterReturns(t *testing.T) {
 	for _, profile := range []string{"z3101-py27", "z5-py3"} {
 		srv := Start(t, Options{Profile: profile})
-		tid, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("x"))
+		tid, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("x"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -137,7 +137,7 @@ func seedFromLog(t *testing.T, srv *Server, logPath string, ids *idMap) {
 	for i, capturedTID := range [][]byte{m[2], m[3]} {
 		objs := make(map[zodb.OID][]byte)
 		for _, oid := range oids {
-			objs[oid] = record(fmt.Sprintf("setup rev %d", i+1))
+			objs[oid] = mappingRecord(fmt.Sprintf("setup rev %d", i+1))
 		}
 		tid, err := srv.Store().SeedMany(ctx, objs)
 		if err != nil {

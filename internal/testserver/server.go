@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
+	"github.com/gozeo/gozeo/record"
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe once Close has
@@ -104,7 +105,7 @@ func New(opts Options) (*Server, error) {
 		s.store = store.New(store.Options{
 			Name:      opts.StorageName,
 			Clock:     opts.Clock,
-			ClassName: recordClassName,
+			ClassName: record.ClassOf,
 			Logger:    s.log,
 		})
 	}

@@ -23,14 +23,14 @@ func TestStoreOutlivesItsServer(t *testing.T) {
 	} {
 		t.Run(tc.from+"→"+tc.to, func(t *testing.T) {
 			old := Start(t, Options{Profile: tc.from})
-			seed, _ := old.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("one"))
+			seed, _ := old.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("one"))
 			a := dial(t, old)
 			a.register(old)
-			last, _ := a.commit(old, 1, map[uint64]zodb.TID{1: seed, 2: zodb.ZeroTID}, record("two"))
+			last, _ := a.commit(old, 1, map[uint64]zodb.TID{1: seed, 2: zodb.ZeroTID}, mappingRecord("two"))
 			voter := dial(t, old)
 			voter.register(old)
 			voter.beginTxn(old.Profile(), 1)
-			voter.store(old.Profile(), 1, 3, zodb.ZeroTID, record("never"))
+			voter.store(old.Profile(), 1, 3, zodb.ZeroTID, mappingRecord("never"))
 			voter.mustCall("vote", int64(1))
 			old.Close()
 			a.waitClosed()
@@ -44,13 +44,13 @@ func TestStoreOutlivesItsServer(t *testing.T) {
 			}
 			for _, oid := range []uint64{1, 2} {
 				r, _ := pickle.AsTuple(c.mustCall("loadBefore", oidArg(oid), pickle.Bytes(zodb.MaxTID.Bytes())))
-				if data, _ := pickle.AsBytes(r[0]); len(r) != 3 || string(data) != string(record("two")) || asTID(t, r[1]) != last {
+				if data, _ := pickle.AsBytes(r[0]); len(r) != 3 || string(data) != string(mappingRecord("two")) || asTID(t, r[1]) != last {
 					t.Fatalf("loadBefore(oid %d) = %s, want the old server's record of %s", oid, pickle.Repr(r), last)
 				}
 			}
 			c.checkInvalidations(seed, true, last, []uint64{1, 2})
 
-			tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: last}, record("three"))
+			tid, _ := c.commit(srv, 1, map[uint64]zodb.TID{1: last}, mappingRecord("three"))
 			if got := srv.Store().LastTransaction(); got != tid {
 				t.Fatalf("the new server committed %s, the store is at %s", tid, got)
 			}
@@ -68,9 +68,9 @@ func TestServeAnOlderClone(t *testing.T) {
 	old := Start(t, Options{Profile: "z5-py3"})
 	a := dial(t, old)
 	a.register(old)
-	tid1, _ := a.commit(old, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, record("backed up"))
+	tid1, _ := a.commit(old, 1, map[uint64]zodb.TID{1: zodb.ZeroTID}, mappingRecord("backed up"))
 	backup := old.Store().Clone(store.Options{})
-	a.commit(old, 2, map[uint64]zodb.TID{1: tid1}, record("lost"))
+	a.commit(old, 2, map[uint64]zodb.TID{1: tid1}, mappingRecord("lost"))
 	addr := old.Addr()
 	old.Close()
 	a.waitClosed()
@@ -81,7 +81,7 @@ func TestServeAnOlderClone(t *testing.T) {
 		t.Fatalf("register answered %s, want the backup's last tid %s", got, tid1)
 	}
 	r, _ := pickle.AsTuple(c.mustCall("loadBefore", oidArg(1), pickle.Bytes(zodb.MaxTID.Bytes())))
-	if data, _ := pickle.AsBytes(r[0]); string(data) != string(record("backed up")) {
+	if data, _ := pickle.AsBytes(r[0]); string(data) != string(mappingRecord("backed up")) {
 		t.Fatalf("loadBefore = %s, want the backed-up record", pickle.Repr(r))
 	}
 	if _, err := c.call("loadSerial", oidArg(1), pickle.Bytes(old.Store().LastTransaction().Bytes())); remoteClass(t, err) != "ZODB.POSException.POSKeyError" {

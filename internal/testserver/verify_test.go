@@ -31,7 +31,7 @@ func TestCacheVerification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.profile+"/"+string(tt.peer)+"/"+tt.method, func(t *testing.T) {
 			srv := Start(t, Options{Profile: tt.profile})
-			srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("x"))
+			srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("x"))
 			c := dialAs(t, srv, tt.peer, pickle.Python2)
 			c.register(srv)
 			c.notify(tt.method, tt.args...)
@@ -50,7 +50,7 @@ func TestCacheVerification(t *testing.T) {
 func TestDeleteObject(t *testing.T) {
 	srv := Start(t, Options{Profile: "z5-py3"})
 	p := srv.Profile()
-	tid, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("x"))
+	tid, _ := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("x"))
 	c := dial(t, srv)
 	c.register(srv)
 	c.beginTxn(p, 1)
@@ -83,7 +83,7 @@ func TestStatusCalls(t *testing.T) {
 		t.Errorf("connections %s, want 1", pickle.Repr(n))
 	}
 	// undoInfo filters like undoLog with a specification.
-	srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("x"))
+	srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("x"))
 	all, _ := pickle.AsTuple(c.mustCall("undoInfo", int64(0), int64(10), pickle.None))
 	none, _ := pickle.AsTuple(c.mustCall("undoInfo", int64(0), int64(10), pickle.DictOf("description", pickle.Bytes("nothing like it"))))
 	if len(all) != 1 || len(none) != 0 {

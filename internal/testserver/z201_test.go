@@ -58,7 +58,7 @@ func TestZ201MethodSet(t *testing.T) {
 	}
 	a := dial(t, srv)
 	a.register(srv)
-	tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID, 2: zodb.ZeroTID}, record("one"))
+	tid1, _ := a.commit(srv, 1, map[uint64]zodb.TID{1: zodb.ZeroTID, 2: zodb.ZeroTID}, mappingRecord("one"))
 	if got := asTID(t, a.mustCall("getSerial", oidArg(1))); got != tid1 {
 		t.Fatalf("getSerial = %s, want %s", got, tid1)
 	}

@@ -14,7 +14,7 @@ import (
 // methods: calling one drops the client (PROTOCOL.md §7.2, §4.6).
 func TestZ303MethodSet(t *testing.T) {
 	srv := Start(t, Options{Profile: "z303-py24"})
-	tid, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), record("one"))
+	tid, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("one"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,18 +53,18 @@ func TestZ303MethodSet(t *testing.T) {
 func TestZ303OldStyleConflictInSerialnos(t *testing.T) {
 	srv := Start(t, Options{Profile: "z303-py24"})
 	p := srv.Profile()
-	base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), record("v1"))
+	base, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(2), mappingRecord("v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := dial(t, srv), dial(t, srv)
 	a.register(srv)
 	b.register(srv)
-	a.commit(srv, 1, map[uint64]zodb.TID{2: base}, record("a"))
+	a.commit(srv, 1, map[uint64]zodb.TID{2: base}, mappingRecord("a"))
 	b.next() // a's invalidation
 
 	b.beginTxn(p, 2)
-	b.store(p, 2, 2, base, record("stale"))
+	b.store(p, 2, 2, base, mappingRecord("stale"))
 	b.mustCall("vote", int64(2))
 	calls := b.pending()
 	if len(calls) != 1 || calls[0].Method != "serialnos" {
