@@ -2,9 +2,7 @@ package db_test
 
 import (
 	"context"
-	"maps"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/gozeo/gozeo/internal/testserver/store"
 	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/zeo"
-	"github.com/gozeo/gozeo/zodb"
 )
 
 // vectorDir is the copy of the real-ZODB databases record's tests use.
@@ -27,22 +24,12 @@ func profileOf(g zodbtest.Generation) string {
 	return "z5-py3"
 }
 
-// replay returns a store holding recs under their own tids, one seed
-// transaction per tid.
+// replay returns a store holding recs under their own tids.
 func replay(t testing.TB, recs []zodbtest.Record) *store.Store {
 	t.Helper()
 	st := store.New(store.Options{})
-	byTID := make(map[zodb.TID]map[zodb.OID][]byte)
-	for _, r := range recs {
-		if byTID[r.TID] == nil {
-			byTID[r.TID] = make(map[zodb.OID][]byte)
-		}
-		byTID[r.TID][r.OID] = r.Data
-	}
-	for _, tid := range slices.SortedFunc(maps.Keys(byTID), zodb.TID.Compare) {
-		if err := st.SeedAt(context.Background(), tid, byTID[tid]); err != nil {
-			t.Fatal(err)
-		}
+	if err := zodbtest.Replay(context.Background(), st, recs); err != nil {
+		t.Fatal(err)
 	}
 	return st
 }

@@ -26,6 +26,9 @@ type Revision struct {
 	OID zodb.OID
 	// Serial is the tid of the transaction that wrote this revision.
 	Serial zodb.TID
+	// Next is the tid of the transaction that replaced it, when the
+	// storage said (a revision older than the newest); zero otherwise.
+	Next zodb.TID
 	// Data is the record as stored (shared with the client cache: treat
 	// it as read-only).
 	Data []byte
@@ -77,6 +80,12 @@ func (s *Snapshot) Advance(ctx context.Context) error {
 // before is the LoadBefore bound of a read at tid at: at+1.
 func before(at zodb.TID) zodb.TID { return zodb.TIDFromUint64(at.Uint64() + 1) }
 
+// LoadRaw reads object oid's stored revision as of the snapshot without
+// decoding it (for tools that show records that do not decode).
+func (s *Snapshot) LoadRaw(ctx context.Context, oid zodb.OID) (zeo.Revision, error) {
+	return s.revision(ctx, oid)
+}
+
 // revision loads oid's raw record as of the snapshot.
 func (s *Snapshot) revision(ctx context.Context, oid zodb.OID) (zeo.Revision, error) {
 	at := s.At()
@@ -99,7 +108,7 @@ func (s *Snapshot) LoadRevision(ctx context.Context, oid zodb.OID) (*Revision, e
 	if err != nil {
 		return nil, &DecodeError{OID: oid, Serial: rev.Serial, Err: err}
 	}
-	return &Revision{OID: oid, Serial: rev.Serial, Data: rev.Data, Record: rec}, nil
+	return &Revision{OID: oid, Serial: rev.Serial, Next: rev.Next, Data: rev.Data, Record: rec}, nil
 }
 
 // Load reads object oid's record as of the snapshot (btree.Loader).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gozeo/gozeo/db"
 	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
@@ -16,38 +17,38 @@ import (
 // dumper prints records read through one client.
 type dumper struct {
 	c *zeo.Client
-	w io.Writer
+	// snap is what -oid and graph walks read through: the database as of
+	// -tid, or as of the newest transaction when the dump started, so
+	// that a walk is never torn by a concurrent commit.
+	snap *db.Snapshot
+	w    io.Writer
 	// raw prints records as hex dumps instead of decoding them.
 	raw bool
+	// json prints one JSON object per record (see jsonl.go).
+	json bool
 	// maxItems bounds the items printed per container (0: all).
 	maxItems int
 	// failed counts objects that could not be loaded.
 	failed int
+	// refClasses caches the class of objects that references name by oid
+	// alone (-json).
+	refClasses map[zodb.OID]string
+	progress   *progress
 }
 
-// asOfBefore turns "as of tid" into LoadBefore's exclusive bound: the
-// revision current as of tid is the newest one with serial ≤ tid.
-func asOfBefore(tid zodb.TID) zodb.TID {
-	if tid.Uint64() >= zodb.MaxTID.Uint64() {
-		return zodb.MaxTID
-	}
-	return zodb.TIDFromUint64(tid.Uint64() + 1)
-}
-
-// load returns the current revision of oid, or the one current as of asOf
-// when it is set.
-func (d *dumper) load(ctx context.Context, oid zodb.OID, asOf *zodb.TID) (zeo.Revision, error) {
-	if asOf == nil {
-		return d.c.Load(ctx, oid)
-	}
-	return d.c.LoadBefore(ctx, oid, asOfBefore(*asOf))
+// load returns oid's revision as of the dump's snapshot.
+func (d *dumper) load(ctx context.Context, oid zodb.OID) (zeo.Revision, error) {
+	return d.snap.LoadRaw(ctx, oid)
 }
 
 // dumpObject prints one object's revision: -oid.
-func (d *dumper) dumpObject(ctx context.Context, oid zodb.OID, asOf *zodb.TID) error {
-	rev, err := d.load(ctx, oid, asOf)
+func (d *dumper) dumpObject(ctx context.Context, oid zodb.OID) error {
+	rev, err := d.load(ctx, oid)
 	if err != nil {
 		return err
+	}
+	if d.json {
+		return d.jsonRecord(ctx, oid, rev.Serial, rev.Data)
 	}
 	d.printRevision(oid, rev)
 	d.printRecord(rev.Data, "  ")
@@ -117,22 +118,33 @@ func (d *dumper) walkTransactions(ctx context.Context, start zodb.TID, limit int
 			return err
 		}
 		txns++
-		d.printTxn(txn)
+		if !d.json {
+			d.printTxn(txn)
+		}
 		recs, err := it.Records(ctx, txn)
 		if err != nil {
 			return err
 		}
 		for _, r := range recs {
 			if limit > 0 && records == limit {
-				fmt.Fprintf(d.w, "\nstopped after %d records (-n).\n", limit)
+				d.summary("stopped after %d records (-n).", limit)
 				return nil
 			}
 			records++
+			d.progress.tick("%d transactions, %d records, at %s", txns, records, txn.TID)
+			if d.json {
+				if err := d.jsonRecord(ctx, r.OID, txn.TID, r.Data); err != nil {
+					return err
+				}
+				continue
+			}
 			d.printDataRecord(r)
 		}
-		fmt.Fprintln(d.w)
+		if !d.json {
+			fmt.Fprintln(d.w)
+		}
 	}
-	fmt.Fprintf(d.w, "%d transactions, %d records.\n", txns, records)
+	d.summary("%d transactions, %d records.", txns, records)
 	return nil
 }
 
@@ -164,37 +176,50 @@ func (d *dumper) printDataRecord(r zeo.DataRecord) {
 // first, following the persistent references of each record, up to limit
 // objects (0: no limit). It is the fallback for servers without a
 // transaction iterator (before ZODB 3.9).
-func (d *dumper) walkGraph(ctx context.Context, asOf *zodb.TID, limit int) error {
+func (d *dumper) walkGraph(ctx context.Context, limit int) error {
 	queue := []zodb.OID{zodb.ZeroOID}
 	seen := map[zodb.OID]bool{zodb.ZeroOID: true}
 	n := 0
 	for len(queue) > 0 {
 		if limit > 0 && n == limit {
-			fmt.Fprintf(d.w, "stopped after %d objects (-n); %d more found and not shown.\n", limit, len(queue))
+			d.summary("stopped after %d objects (-n); %d more found and not shown.", limit, len(queue))
 			return nil
 		}
 		oid := queue[0]
 		queue = queue[1:]
 		n++
-		rev, err := d.load(ctx, oid, asOf)
+		d.progress.tick("%d objects, %d more found", n, len(queue))
+		rev, err := d.load(ctx, oid)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, zeo.ErrDisconnected) {
 				return err
 			}
 			if oid == zodb.ZeroOID && errors.Is(err, zeo.ErrNotFound) {
-				fmt.Fprintln(d.w, "the storage has no root object (oid 0x00): it is empty.")
+				d.summary("the storage has no root object (oid 0x00): it is empty.")
 				return nil
 			}
 			d.failed++
-			fmt.Fprintf(d.w, "oid %s  cannot load: %v\n\n", oid.Repr(), err)
+			if d.json {
+				fmt.Fprintf(d.progress.w, "zeodump: oid %s: cannot load: %v\n", oid.Repr(), err)
+			} else {
+				fmt.Fprintf(d.w, "oid %s  cannot load: %v\n\n", oid.Repr(), err)
+			}
 			continue
 		}
-		d.printRevision(oid, rev)
-		rec := d.printRecord(rev.Data, "  ")
-		if d.raw {
-			rec, _ = record.Decode(rev.Data) // -raw still follows references
+		var rec *record.Record
+		if d.json {
+			if err := d.jsonRecord(ctx, oid, rev.Serial, rev.Data); err != nil {
+				return err
+			}
+			rec, _ = record.Decode(rev.Data)
+		} else {
+			d.printRevision(oid, rev)
+			rec = d.printRecord(rev.Data, "  ")
+			if d.raw {
+				rec, _ = record.Decode(rev.Data) // -raw still follows references
+			}
+			fmt.Fprintln(d.w)
 		}
-		fmt.Fprintln(d.w)
 		if rec == nil {
 			continue
 		}
@@ -205,6 +230,20 @@ func (d *dumper) walkGraph(ctx context.Context, asOf *zodb.TID, limit int) error
 			}
 		}
 	}
-	fmt.Fprintf(d.w, "%d objects reachable from the root.\n", n)
+	d.summary("%d objects reachable from the root.", n)
 	return nil
+}
+
+// summary ends a walk: on stdout, or on stderr with -json, whose stdout
+// holds records only.
+func (d *dumper) summary(format string, args ...any) {
+	w := d.w
+	if d.json {
+		w = d.progress.w
+	}
+	d.progress.done()
+	if !d.json && strings.HasPrefix(format, "stopped") {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, format+"\n", args...)
 }

@@ -6,6 +6,7 @@
 //	go run ./cmd/zeodump -demo                 # no server needed
 //	go run ./cmd/zeodump -addr localhost:8100  # every transaction
 //	go run ./cmd/zeodump -addr localhost:8100 -oid 0x2a
+//	go run ./cmd/zeodump -addr localhost:8100 -json > db.jsonl
 //
 // It registers read-only, so it never changes the storage.
 package main
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gozeo/gozeo/db"
 	"github.com/gozeo/gozeo/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
@@ -42,11 +44,14 @@ type config struct {
 	limit    int
 	maxItems int
 	raw      bool
+	json     bool
 	graph    bool
 	demo     bool
 	profile  string
 	timeout  time.Duration
 	opts     *zeo.Options
+	// progressEvery is how often a long walk reports on stderr.
+	progressEvery time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -73,17 +78,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	s := c.Session()
-	fmt.Fprintf(stdout, "server %s  storage %q  protocol %s (%s)\n\n", s.Server, s.Storage, s.Negotiated, s.Encoding)
+	// With -json, stdout holds records only; the rest goes to stderr.
+	notes := stdout
+	if cfg.json {
+		notes = stderr
+	}
+	fmt.Fprintf(notes, "server %s  storage %q  protocol %s (%s)\n\n", s.Server, s.Storage, s.Negotiated, s.Encoding)
 
-	d := &dumper{c: c, w: stdout, raw: cfg.raw, maxItems: cfg.maxItems}
+	d := &dumper{c: c, w: stdout, raw: cfg.raw, json: cfg.json, maxItems: cfg.maxItems, progress: newProgress(stderr, cfg.progressEvery)}
+	objects := db.New(c, nil)
+	if cfg.tid != nil {
+		d.snap = objects.SnapshotAt(*cfg.tid)
+	} else if d.snap, err = objects.Snapshot(ctx); err != nil {
+		fmt.Fprintln(stderr, "zeodump:", err)
+		return 1
+	}
 	switch {
 	case cfg.oid != nil:
-		err = d.dumpObject(ctx, *cfg.oid, cfg.tid)
+		err = d.dumpObject(ctx, *cfg.oid)
 	case cfg.graph || !supports(c, zeo.OpIterator):
 		if !cfg.graph {
-			fmt.Fprintf(stdout, "%s has no transaction iterator: walking the objects reachable from the root.\n\n", s.Negotiated)
+			fmt.Fprintf(notes, "%s has no transaction iterator: walking the objects reachable from the root.\n\n", s.Negotiated)
 		}
-		err = d.walkGraph(ctx, cfg.tid, cfg.limit)
+		err = d.walkGraph(ctx, cfg.limit)
 	default:
 		var start zodb.TID
 		if cfg.tid != nil {
@@ -114,10 +131,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.SetOutput(stderr)
 	conn := cliflags.Register(fs, "required unless -demo")
 	oidFlag := fs.String("oid", "", "print only this object (0x2a, 2a or 16 hex digits)")
-	tidFlag := fs.String("tid", "", "with -oid, or in a graph walk: show the revisions current as of this transaction (LoadBefore); in a transaction walk: start at it")
-	limit := fs.Int("n", 100, "stop after this many records (transaction walk) or objects (graph walk); 0 means no limit")
-	maxItems := fs.Int("items", 100, "show at most this many items of each dict, list, tuple or set; 0 shows all")
+	tidFlag := fs.String("tid", "", "with -oid, or in a graph walk: read through a snapshot as of this transaction (LoadBefore); in a transaction walk: start at it")
+	limit := fs.Int("n", 100, "stop after this many records (transaction walk) or objects (graph walk); 0 means no limit (the default with -json)")
+	maxItems := fs.Int("items", 100, "show at most this many items of each dict, list, tuple or set; 0 shows all (-json always shows all)")
 	raw := fs.Bool("raw", false, "print records as hex dumps instead of decoding them")
+	jsonOut := fs.Bool("json", false, `print one JSON object per record, {"oid", "tid", "class", "state"}, the state in the JSON view of ZODB values (see -h)`)
 	graph := fs.Bool("graph", false, "walk the objects reachable from the root even when the server has a transaction iterator")
 	demo := fs.Bool("demo", false, "start an embedded test server, write a small ZODB database to it and dump that (no -addr needed)")
 	profile := fs.String("profile", testserver.DefaultProfile, "with -demo: the server generation to imitate, which decides the pickles written: "+strings.Join(testserver.ProfileNames(), ", "))
@@ -132,6 +150,14 @@ cannot be decoded is reported with the reason and the dump goes on.
 Text is shown "in double quotes", Python 2 byte strings 'in single quotes'
 and Python 3 bytes as b'...'.
 
+With -json each record is one line {"oid", "tid", "class", "state"}, complete
+(no -items limit, no -n limit unless given), for any language to read. The
+state is in the JSON view that keeps Python's types apart: {"u": text},
+{"s": py2 str}, {"b": hex bytes}, numbers, {"int": "digits"} beyond 2^53,
+{"f": "repr"} floats, null/true/false, {"list"|"tuple"|"set": [...]},
+{"dict": [[key, value], ...]}, {"ref": oid, "class": ...} for a persistent
+object and {"weakref": oid}. Progress and notes go to stderr.
+
 Without -oid it walks the transaction log (iterator, ZODB 3.9 and later):
 each transaction's tid, time, user and description, then its records. With
 -graph, or on servers without an iterator, it walks the objects reachable
@@ -142,14 +168,24 @@ Usage:
   zeodump -addr HOST:PORT [flags]
   zeodump -demo [-profile NAME] [flags]
 
-Examples:
+Examples, one for each flag:
   zeodump -demo                                  # see the output, no server needed
   zeodump -demo -profile z3101-py27              # the same records as Python 2 writes them
   zeodump -addr localhost:8100 -n 20             # the first 20 records
+  zeodump -addr localhost:8100 -items 0          # every item of every container
   zeodump -addr localhost:8100 -oid 0x2a         # one object, current revision
   zeodump -addr localhost:8100 -oid 0x2a -tid 0x03f58e0000000000   # as of a transaction
-  zeodump -addr localhost:8100 -graph -raw       # reachable objects, as hex
-  zeodump -addr db:8100 -user alice -password secret
+  zeodump -addr localhost:8100 -graph            # the objects reachable from the root
+  zeodump -addr localhost:8100 -graph -tid 0x03f58e0000000000      # ... as of a transaction
+  zeodump -addr localhost:8100 -raw -n 5         # records as hex
+  zeodump -addr localhost:8100 -json > db.jsonl  # every record, one JSON object per line
+  zeodump -addr localhost:8100 -json -graph      # the reachable objects as JSON
+  zeodump -addr localhost:8100 -json -oid 0x2a -tid 0x03f58e0000000000
+  zeodump -addr zeo://localhost:8100?storage=main            # a storage by URL
+  zeodump -addr localhost:8100 -storage main -timeout 30s
+  zeodump -addr localhost:8100 -version Z4       # pin the protocol version
+  zeodump -addr db:8100 -user alice -password secret -realm ZEO
+  zeodump -addr db:8100 -tls -tls-insecure       # TLS without checking the server (testing)
   zeodump -addr db:8100 -tls-ca ca.pem -tls-cert client.pem -tls-key client.key
 
 Flags:
@@ -181,16 +217,21 @@ Flags:
 		return usage("-profile chooses the embedded server of -demo; use -version to restrict a real server's protocol")
 	case *limit < 0 || *maxItems < 0:
 		return usage("-n and -items must be 0 or more")
+	case *jsonOut && *raw:
+		return usage("-json and -raw exclude each other")
 	}
 	if *demo {
 		if _, ok := testserver.LookupProfile(*profile); !ok {
 			return usage("unknown -profile %q (one of %s)", *profile, strings.Join(testserver.ProfileNames(), ", "))
 		}
 	}
+	if *jsonOut && !set["n"] {
+		*limit = 0 // a JSON dump is complete unless asked otherwise
+	}
 
 	cfg := &config{
-		addr: conn.Addr, limit: *limit, maxItems: *maxItems, raw: *raw, graph: *graph,
-		demo: *demo, profile: *profile, timeout: conn.Timeout,
+		addr: conn.Addr, limit: *limit, maxItems: *maxItems, raw: *raw, json: *jsonOut, graph: *graph,
+		demo: *demo, profile: *profile, timeout: conn.Timeout, progressEvery: 2 * time.Second,
 	}
 	if *oidFlag != "" {
 		oid, err := zodb.ParseOID(*oidFlag)

@@ -7,6 +7,7 @@ package zodbtest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -201,4 +202,31 @@ func sortByJSON(items []any) {
 		sorted[i] = items[j]
 	}
 	copy(items, sorted)
+}
+
+// Seeder is the part of the test server's store Replay needs
+// (*store.Store).
+type Seeder interface {
+	SeedAt(ctx context.Context, tid zodb.TID, objects map[zodb.OID][]byte) error
+}
+
+// Replay seeds st with recs under their own tids, one transaction per tid,
+// so that a test server serves the database as the real ZODB wrote it.
+func Replay(ctx context.Context, st Seeder, recs []Record) error {
+	byTID := make(map[zodb.TID]map[zodb.OID][]byte)
+	var tids []zodb.TID
+	for _, r := range recs {
+		if byTID[r.TID] == nil {
+			byTID[r.TID] = make(map[zodb.OID][]byte)
+			tids = append(tids, r.TID)
+		}
+		byTID[r.TID][r.OID] = r.Data
+	}
+	sort.Slice(tids, func(i, j int) bool { return tids[i].Compare(tids[j]) < 0 })
+	for _, tid := range tids {
+		if err := st.SeedAt(ctx, tid, byTID[tid]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
