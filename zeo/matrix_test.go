@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"io"
 	"slices"
 	"strings"
@@ -540,7 +541,7 @@ func matrixUnsupported(t *testing.T, p testserver.Profile) {
 		t.Errorf("Load after refusals: %v", err)
 	}
 	// Pinning an old version on a newer server (one that accepts Z308).
-	if v != zeo.Z308 && p.Generation.Accepts(zeo.Z308) {
+	if v != zeo.Z308 && zrpcserver.Accepts(p.Generation, zeo.Z308) {
 		old := dialT(t, srv.Addr(), &zeo.Options{Versions: []zeo.Version{zeo.Z308}})
 		if old.Session().Negotiated != zeo.Z308 {
 			t.Fatalf("pinned Z308: negotiated %s", old.Session().Negotiated)

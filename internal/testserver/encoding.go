@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"
 )
@@ -31,10 +32,10 @@ type serverEncoding struct {
 func newServerEncoding(p Profile, v zrpc.Version) *serverEncoding {
 	var inner zrpc.Encoding
 	if p.OldStyleExceptions && p.PickleProtocol == 1 {
-		inner = zrpc.NewPickleEncoding(zrpc.ZEO24Server.Style())
+		inner = zrpc.NewPickleEncoding(zrpcserver.ZEO24Server)
 	} else {
 		// Includes ZEO 2 / ZODB 3.2: protocol 0 with classic exceptions.
-		inner = zrpc.ServerEncoding(p.Generation, v, p.dialect())
+		inner = zrpcserver.ServerEncoding(p.Generation, v, p.dialect())
 	}
 	return &serverEncoding{Encoding: inner, prof: p, pickle: inner.Name() != "msgpack"}
 }

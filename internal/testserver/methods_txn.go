@@ -5,9 +5,9 @@ import (
 	"reflect"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
-	"github.com/gozeo/gozeo/zrpc"
 )
 
 // resolvedSerial is ZODB ≤ 4's ResolvedSerial: the serialnos entry of an
@@ -338,7 +338,7 @@ func (s *session) voteFailed(t *txnInfo, id pickle.Value, err error) (pickle.Val
 		return nil, err
 	}
 	items := s.serialnos(ve.TID, ve.Applied)
-	*items = append(*items, zrpc.SerialnosItem(oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))))
+	*items = append(*items, zrpcserver.SerialnosItem(oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))))
 	return s.report(t, items)
 }
 

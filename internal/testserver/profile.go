@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -23,7 +24,7 @@ type Profile struct {
 	// Release says what real server the profile imitates.
 	Release string
 	// Generation gives the announced version and the acceptance rule.
-	Generation zrpc.Generation
+	Generation zrpcserver.Generation
 	// Python is the major version of the Python the server ran on: 2 or 3.
 	// It decides the pickle dialect (py2 str vs py3 bytes/text), what the
 	// server can decode, and the module of builtin exceptions.
@@ -70,7 +71,7 @@ type Profile struct {
 }
 
 // Announce returns the version the profile's server sends first.
-func (p Profile) Announce() zrpc.Version { return p.Generation.Announce() }
+func (p Profile) Announce() zrpc.Version { return zrpcserver.Announce(p.Generation) }
 
 // caps are the capabilities of the profile's own protocol version: what
 // the server has, whatever the peer negotiated.
@@ -97,7 +98,7 @@ var profiles = []Profile{
 		// undo(trans_id) of ZEO 2 (the version's clients use
 		// transactionalUndo).
 		Name: "z201-py24", Release: "ZODB 3.2 (ZEO 2.2) on Python 2.4",
-		Generation: zrpc.GenZ201, Python: 2, PickleProtocol: 0,
+		Generation: zrpcserver.GenZ201, Python: 2, PickleProtocol: 0,
 		OldStyleExceptions: true, PreMVCC: true,
 		CountOneWay: true, SupportsVersions: int64(1),
 	},
@@ -105,13 +106,13 @@ var profiles = []Profile{
 		// Versions everywhere, no blobs, getSerial instead of getTid, no
 		// record_iternext; exceptions are classic instances.
 		Name: "z303-py24", Release: "ZODB 3.3.1 – 3.7 (ZEO 3.3 – 3.7) on Python 2.4",
-		Generation: zrpc.GenZ303, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ303, Python: 2, PickleProtocol: 1,
 		OldStyleExceptions: true,
 		CountOneWay:        true, SupportsVersions: int64(1),
 	},
 	{
 		Name: "z308-py24", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.4",
-		Generation: zrpc.GenZ308, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ308, Python: 2, PickleProtocol: 1,
 		OldStyleExceptions: true, ConflictData: true,
 		CountOneWay: true, SupportsVersions: int64(1),
 	},
@@ -119,38 +120,38 @@ var profiles = []Profile{
 		// The captures' 3.8 server ran on Python 2.7, which pickles
 		// exceptions new-style through ZODB 3.8's _recon.
 		Name: "z308-py27", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.7",
-		Generation: zrpc.GenZ308, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ308, Python: 2, PickleProtocol: 1,
 		ExceptionMessage: true, ConflictData: true,
 		CountOneWay: true, SupportsVersions: int64(1),
 	},
 	{
 		Name: "z309-py26", Release: "ZODB 3.9 (ZEO 3.9) on Python 2.6",
-		Generation: zrpc.GenZ309, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ309, Python: 2, PickleProtocol: 1,
 		VersionAdapter: true, CountOneWay: true, InvalidateDeleted: true,
 	},
 	{
 		Name: "z3101-py27", Release: "ZODB 3.10.7 / ZEO 4.0 – 4.1 on Python 2.7",
-		Generation: zrpc.GenZ3101, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ3101, Python: 2, PickleProtocol: 1,
 		VersionAdapter: true,
 	},
 	{
 		Name: "z4-py27", Release: "ZEO 4.2 – 4.3 on Python 2.7",
-		Generation: zrpc.GenZ4, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ4, Python: 2, PickleProtocol: 1,
 		VersionAdapter: true,
 	},
 	{
 		Name: "z4-py3", Release: "ZEO 4.2 – 4.3 on Python 3",
-		Generation: zrpc.GenZ4, Python: 3, PickleProtocol: 3,
+		Generation: zrpcserver.GenZ4, Python: 3, PickleProtocol: 3,
 		VersionAdapter: true,
 	},
 	{
 		Name: "z5-py3", Release: "ZEO 5.2.2+ / 6 on Python 3, pickle",
-		Generation: zrpc.GenZ51, Python: 3, PickleProtocol: 3,
+		Generation: zrpcserver.GenZ51, Python: 3, PickleProtocol: 3,
 		InvalidateNewObjects: true, InfoAlways: true,
 	},
 	{
 		Name: "m5-py3", Release: "ZEO 5.2.2+ / 6 on Python 3, msgpack",
-		Generation: zrpc.GenM51, Python: 3, PickleProtocol: 3,
+		Generation: zrpcserver.GenM51, Python: 3, PickleProtocol: 3,
 		InvalidateNewObjects: true, InfoAlways: true,
 	},
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
 	"github.com/gozeo/gozeo/zrpc"
@@ -237,7 +238,7 @@ func (s *session) oneWayFailed(c *call, err error) {
 func (s *session) replyError(c *call, err error) {
 	pe := s.prof.pyErrorFrom(err)
 	s.log.Debug("testserver: call raised", "method", c.name, "exception", pe.Error())
-	m := zrpc.ErrorReply(c.id, s.prof.exception(pe), zrpc.ErrorShapeFor(s.prof.Announce()))
+	m := zrpcserver.ErrorReply(c.id, s.prof.exception(pe), zrpcserver.ErrorShapeFor(s.prof.Announce()))
 	if err := s.conn.Send(s.ctx, m); err != nil {
 		s.log.Debug("testserver: error reply not sent", "method", c.name, "err", err)
 	}
