@@ -249,10 +249,8 @@ func ExampleClient_Supports() {
 	c, _ := zeo.Dial(ctx, addr, nil)
 	defer c.Close()
 
-	m, ok := c.Supports(zeo.OpLoad)
-	fmt.Println("Load:", ok, m)
-	_, ok = c.Supports(zeo.OpDelete)
-	fmt.Println("Delete:", ok)
+	fmt.Println("Load:", c.Supports(zeo.OpLoad), c.Session().Methods[zeo.OpLoad])
+	fmt.Println("Delete:", c.Supports(zeo.OpDelete))
 
 	tx, _ := c.Begin(ctx, zeo.TxnMeta{})
 	defer tx.Abort(ctx)

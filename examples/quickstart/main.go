@@ -144,7 +144,7 @@ func demo(ctx context.Context, w io.Writer, profile string) error {
 
 	fmt.Fprintf(w, "Operations under %s:", s.Negotiated)
 	for _, op := range zeo.Operations() {
-		if _, ok := alice.Supports(op); ok {
+		if alice.Supports(op) {
 			fmt.Fprintf(w, " %s", op)
 		}
 	}

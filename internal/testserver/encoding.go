@@ -3,6 +3,7 @@ package testserver
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
@@ -118,22 +119,10 @@ func (p Profile) checkReadable(payload []byte) error {
 // allowedGlobal is the server's find_global: which globals a client may
 // name in a message (PROTOCOL.md §5.2).
 func (p Profile) allowedGlobal(module, name string) bool {
-	switch {
-	case module == "ZopeUndo.Prefix":
+	if module == "ZopeUndo.Prefix" {
 		return true
-	case p.Generation == 0:
-		return false
-	case p.zeo5():
-		// ZEO 5.4+ / 6.
-		switch module {
-		case "zodbpickle", "builtins", "copy_reg", "__builtin__":
-			return true
-		}
-	case p.Announce() == zrpc.Z308:
-		// 3.8.2+: only objects marked __no_side_effects__.
-		return module == "ZODB.POSException" && name == "_recon"
 	}
-	return false
+	return slices.Contains(p.FindGlobal, module) || slices.Contains(p.FindGlobal, module+"."+name)
 }
 
 // findNonASCII returns the first py2 string holding a byte ≥ 0x80 in v.

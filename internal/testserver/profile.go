@@ -64,6 +64,13 @@ type Profile struct {
 	// get_info still reports supportsTransactionalUndo (PROTOCOL.md §3.6,
 	// §7.1). Clients tell the two apart by that key.
 	PreMVCC bool
+	// FindGlobal lists the globals, besides ZopeUndo.Prefix, that the
+	// server's unpickler lets a client name in a message: "module" for a
+	// whole module, "module.name" for one global (docs/protocol.md,
+	// Encodings). ZODB 3.8.2+ admits only objects marked
+	// __no_side_effects__ (_recon); ZEO 5.4+ a few builtin modules; the
+	// others none.
+	FindGlobal []string
 	// SupportsVersions is the value of get_info()['supportsVersions'] on
 	// servers that report it (ZODB 3.3 – 3.8, whose FileStorage says 1);
 	// nil when the key is absent.
@@ -76,9 +83,6 @@ func (p Profile) Announce() zrpc.Version { return zrpcserver.Announce(p.Generati
 // caps are the capabilities of the profile's own protocol version: what
 // the server has, whatever the peer negotiated.
 func (p Profile) caps() zrpc.Capabilities { return p.Announce().Capabilities() }
-
-// zeo5 reports whether the profile is a ZEO 5/6 server.
-func (p Profile) zeo5() bool { return p.Announce().IsZEO5() }
 
 // builtins is the module of Python's builtin exceptions on the profile's
 // Python.
@@ -114,7 +118,7 @@ var profiles = []Profile{
 		Name: "z308-py24", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.4",
 		Generation: zrpcserver.GenZ308, Python: 2, PickleProtocol: 1,
 		OldStyleExceptions: true, ConflictData: true,
-		CountOneWay: true, SupportsVersions: int64(1),
+		CountOneWay: true, SupportsVersions: int64(1), FindGlobal: z308Globals,
 	},
 	{
 		// The captures' 3.8 server ran on Python 2.7, which pickles
@@ -122,7 +126,7 @@ var profiles = []Profile{
 		Name: "z308-py27", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.7",
 		Generation: zrpcserver.GenZ308, Python: 2, PickleProtocol: 1,
 		ExceptionMessage: true, ConflictData: true,
-		CountOneWay: true, SupportsVersions: int64(1),
+		CountOneWay: true, SupportsVersions: int64(1), FindGlobal: z308Globals,
 	},
 	{
 		Name: "z309-py26", Release: "ZODB 3.9 (ZEO 3.9) on Python 2.6",
@@ -147,14 +151,20 @@ var profiles = []Profile{
 	{
 		Name: "z5-py3", Release: "ZEO 5.2.2+ / 6 on Python 3, pickle",
 		Generation: zrpcserver.GenZ51, Python: 3, PickleProtocol: 3,
-		InvalidateNewObjects: true, InfoAlways: true,
+		InvalidateNewObjects: true, InfoAlways: true, FindGlobal: zeo5Globals,
 	},
 	{
 		Name: "m5-py3", Release: "ZEO 5.2.2+ / 6 on Python 3, msgpack",
 		Generation: zrpcserver.GenM51, Python: 3, PickleProtocol: 3,
-		InvalidateNewObjects: true, InfoAlways: true,
+		InvalidateNewObjects: true, InfoAlways: true, FindGlobal: zeo5Globals,
 	},
 }
+
+// The unpicklers' allowed globals (Profile.FindGlobal).
+var (
+	z308Globals = []string{"ZODB.POSException._recon"}
+	zeo5Globals = []string{"zodbpickle", "builtins", "copy_reg", "__builtin__"}
+)
 
 // DefaultProfile is the profile used when Options.Profile is empty.
 const DefaultProfile = "z5-py3"
