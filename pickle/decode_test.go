@@ -1,17 +1,13 @@
 package pickle
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
+	"github.com/gozeo/gozeo/internal/captures"
 	"io"
 	"math"
 	"math/big"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -955,8 +951,7 @@ func TestDecodeLengthsDoNotAllocate(t *testing.T) {
 }
 
 // TestDecodeCaptures decodes every pickle that real ZEO clients and
-// servers sent in the captures of testdata/captures (copied from the
-// project's recordings): each is a ZEO message, a 4-tuple ending exactly at
+// servers sent in the captures of internal/captures: each is a ZEO message, a 4-tuple ending exactly at
 // the end of the frame, and each ZODB record it carries (class pickle +
 // state pickle) decodes too.
 func TestDecodeCaptures(t *testing.T) {
@@ -1040,44 +1035,18 @@ func walkValue(v Value, f func(Value)) {
 	}
 }
 
-// captureFrame is one line of a capture file.
-type captureFrame struct {
-	Hex string `json:"hex"`
-}
-
-// capturePickles returns the pickle payloads of every capture file, keyed
-// by "file:line". Frames that are not pickles (version strings) are
-// skipped: a pickle frame starts with MARK (protocols 0 and 1) or PROTO.
+// capturePickles returns the pickle payloads of every capture, keyed by
+// "capture:frame". Frames that are not pickles (version strings, msgpack)
+// are skipped: a pickle frame starts with MARK (protocols 0 and 1) or
+// PROTO.
 func capturePickles(tb testing.TB) map[string][]byte {
 	tb.Helper()
-	files, err := filepath.Glob("testdata/captures/*.jsonl")
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no capture files: %v", err)
-	}
 	out := make(map[string][]byte)
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 64<<20)
-		for line := 1; sc.Scan(); line++ {
-			var fr captureFrame
-			if err := json.Unmarshal(sc.Bytes(), &fr); err != nil {
-				tb.Fatalf("%s:%d: %v", name, line, err)
+	for _, name := range captures.Names() {
+		for i, fr := range captures.MustLoad(tb, name) {
+			if b := fr.Payload; len(b) > 0 && (b[0] == opMark || b[0] == opProto) {
+				out[name+":"+strconv.Itoa(i+1)] = b
 			}
-			b, err := hex.DecodeString(fr.Hex)
-			if err != nil {
-				tb.Fatalf("%s:%d: %v", name, line, err)
-			}
-			if len(b) > 0 && (b[0] == opMark || b[0] == opProto) {
-				out[filepath.Base(name)+":"+strconv.Itoa(line)] = b
-			}
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			tb.Fatal(err)
 		}
 	}
 	return out

@@ -15,7 +15,7 @@ import (
 // \x80\x03. The first calls of every session flow (getAuthProtocol(),
 // register(name, read_only)) carry only ASCII, so they decode everywhere.
 func chooseEncoding(v Version, d Dialect) (enc zrpc.Encoding, adapt bool) {
-	if v == M5 {
+	if v.Capabilities().Msgpack {
 		return zrpc.EncodingFor(v, pickle.Python3, zrpc.ClientSide), false
 	}
 	switch d {

@@ -13,7 +13,7 @@ import (
 // decodeMsg decodes a recorded or hand-written message payload.
 func decodeMsg(t *testing.T, payload string) *zrpc.Message {
 	t.Helper()
-	m, err := zrpc.NewPickleEncoding(zrpc.ZEO3Server.Style()).DecodeMessage([]byte(payload))
+	m, err := zrpc.NewPickleEncoding(zrpc.PickleStyle{Protocol: 1, Dialect: pickle.Python2}).DecodeMessage([]byte(payload))
 	if err != nil {
 		t.Fatal(err)
 	}

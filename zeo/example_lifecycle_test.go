@@ -7,8 +7,8 @@ import (
 	"log"
 	"time"
 
-	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
+	"github.com/gozeo/gozeo/zeotest"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -17,14 +17,14 @@ import (
 // subscription goes on (what changed while the client was away arrives as
 // one event with Catchup set).
 func ExampleOptions_reconnect() {
-	srv, err := testserver.StartLocal(testserver.Options{Profile: "z5-py3"})
+	srv, err := zeotest.NewServer(&zeotest.Options{Profile: zeotest.Z5Py3})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
 	ctx := context.Background()
 	oid := zodb.OIDFromUint64(1)
-	serial, _ := srv.Store().Seed(ctx, oid, []byte("v1"))
+	serial, _ := srv.Seed(ctx, oid, []byte("v1"))
 
 	statuses := make(chan zeo.StatusEvent, 16)
 	c, err := zeo.Dial(ctx, srv.Addr(), &zeo.Options{
@@ -54,7 +54,7 @@ func ExampleOptions_reconnect() {
 			break
 		}
 	}
-	tid2, err := srv.Store().Seed(ctx, oid, []byte("v2"))
+	tid2, err := srv.Seed(ctx, oid, []byte("v2"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func ExampleOptions_reconnect() {
 
 // Settling a commit whose tpc_finish reply was lost with the connection.
 func ExampleCommitOutcomeUnknownError_Resolve() {
-	srv, err := testserver.StartLocal(testserver.Options{Profile: "z3101-py27"})
+	srv, err := zeotest.NewServer(&zeotest.Options{Profile: zeotest.Z3101Py27})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func ExampleCommitOutcomeUnknownError_Resolve() {
 	defer c.Close()
 
 	oid := zodb.OIDFromUint64(1)
-	if _, err := srv.Store().Seed(ctx, oid, []byte("v1")); err != nil {
+	if _, err := srv.Seed(ctx, oid, []byte("v1")); err != nil {
 		log.Fatal(err)
 	}
 	rev, err := c.Load(ctx, oid)
@@ -95,9 +95,9 @@ func ExampleCommitOutcomeUnknownError_Resolve() {
 	}
 
 	// The server drops the connection instead of answering tpc_finish.
-	srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: "tpc_finish", Action: testserver.FaultClose}}})
+	srv.SetFaults(zeotest.Fault{Method: "tpc_finish", Action: zeotest.Close})
 	_, err = c.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oid, Serial: rev.Serial, Data: []byte("v2?")})
-	srv.SetFaults(testserver.Faults{})
+	srv.SetFaults()
 
 	var unknown *zeo.CommitOutcomeUnknownError
 	if errors.As(err, &unknown) {

@@ -7,8 +7,8 @@ import (
 	"log"
 	"time"
 
-	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
+	"github.com/gozeo/gozeo/zeotest"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -16,7 +16,7 @@ import (
 // that tids are the same on every run) and returns its address.
 func exampleServer(profile string) (addr string, stop func()) {
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv, err := testserver.StartLocal(testserver.Options{Profile: profile, Clock: func() time.Time { return clock }})
+	srv, err := zeotest.NewServer(&zeotest.Options{Profile: zeotest.Profile(profile), Clock: func() time.Time { return clock }})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -249,10 +249,8 @@ func ExampleClient_Supports() {
 	c, _ := zeo.Dial(ctx, addr, nil)
 	defer c.Close()
 
-	m, ok := c.Supports(zeo.OpLoad)
-	fmt.Println("Load:", ok, m)
-	_, ok = c.Supports(zeo.OpDelete)
-	fmt.Println("Delete:", ok)
+	fmt.Println("Load:", c.Supports(zeo.OpLoad), c.Session().Methods[zeo.OpLoad])
+	fmt.Println("Delete:", c.Supports(zeo.OpDelete))
 
 	tx, _ := c.Begin(ctx, zeo.TxnMeta{})
 	defer tx.Abort(ctx)

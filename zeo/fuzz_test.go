@@ -1,11 +1,7 @@
 package zeo
 
 import (
-	"bufio"
-	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
+	"github.com/gozeo/gozeo/internal/captures"
 	"testing"
 
 	"github.com/gozeo/gozeo/pickle"
@@ -16,25 +12,14 @@ import (
 // parser of reply values and server calls: none may panic, however the
 // value is shaped. Seeds are every server frame of the captures.
 func FuzzReplyParsers(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join("..", "zrpc", "testdata", "captures", "*.jsonl"))
-	for _, p := range paths {
-		fh, err := os.Open(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			var fr struct{ Dir, Hex string }
-			if json.Unmarshal(sc.Bytes(), &fr) == nil && fr.Dir == "s2c" {
-				if b, err := hex.DecodeString(fr.Hex); err == nil && len(b) > 8 {
-					f.Add(b)
-				}
+	for _, name := range captures.Names() {
+		for _, fr := range captures.MustLoad(f, name) {
+			if fr.Dir == "s2c" && len(fr.Payload) > 8 {
+				f.Add(fr.Payload)
 			}
 		}
-		fh.Close()
 	}
-	pk := zrpc.NewPickleEncoding(zrpc.ZEO3Server.Style())
+	pk := zrpc.NewPickleEncoding(zrpc.PickleStyle{Protocol: 1, Dialect: pickle.Python2})
 	mp := zrpc.NewMsgpackEncoding()
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		enc := zrpc.Encoding(pk)

@@ -30,18 +30,18 @@ func Operations() []Operation {
 		OpIterator, OpStore, OpCheckCurrentSerial, OpDelete, OpUndo, OpUndoLog, OpUndoInfo, OpPack}
 }
 
-// MethodFor returns the server method the client calls for op under the
+// methodFor returns the server method the client calls for op under the
 // capabilities caps of version v, or "" if v has none. caps is normally
 // v.Capabilities(); a session adjusts it for ZODB 3.3.0, which announces
 // Z201 but has loadEx and loadBefore.
-func MethodFor(op Operation, v Version, caps zrpc.Capabilities) string {
+func methodFor(op Operation, v Version, caps zrpc.Capabilities) string {
 	var m string
 	switch op {
 	case OpLoad:
 		switch {
 		case caps.LoadEx:
 			m = "loadEx"
-		case caps.StoreResultsInVote: // ZEO 5: loadBefore(oid, maxtid)
+		case caps.LoadCurrentBefore: // loadBefore(oid, maxtid)
 			m = "loadBefore"
 		default:
 			m = "load"
@@ -89,22 +89,24 @@ func MethodFor(op Operation, v Version, caps zrpc.Capabilities) string {
 	return m
 }
 
-// Supports reports whether the current connection's negotiated version
-// has op, and the server method it uses.
-func (c *Client) Supports(op Operation) (method string, ok bool) {
-	return c.installed().method(op)
+// Supports reports whether op can be used on the current connection: its
+// negotiated version (and, for ZODB 3.3.0, the server's get_info) has it.
+// Session().Methods names the server method each operation uses.
+func (c *Client) Supports(op Operation) bool {
+	_, ok := c.installed().method(op)
+	return ok
 }
 
 // method returns the server method for op on this session.
 func (s *session) method(op Operation) (string, bool) {
-	m := MethodFor(op, s.neg.Chosen, s.caps)
+	m := methodFor(op, s.neg.Chosen, s.caps)
 	return m, m != ""
 }
 
 // unsupportedOp is the *UnsupportedError for op on session s, sent
 // nowhere.
 func (c *Client) unsupportedOp(s *session, op Operation) error {
-	m := MethodFor(op, Z5, Z5.Capabilities())
+	m := methodFor(op, Z5, Z5.Capabilities())
 	return c.unsupported(string(op), m)
 }
 

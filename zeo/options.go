@@ -167,8 +167,6 @@ const (
 	defaultStorage            = "1"
 	defaultMaxLoadsInFlight   = 64
 	defaultSubscriptionBuffer = 4096
-	heartbeatPre5             = 30 * time.Second
-	heartbeatZEO5             = 60 * time.Second
 	defaultWaitTimeout        = 30 * time.Second
 	defaultConnectTimeout     = 30 * time.Second
 	defaultCacheSize          = 20 << 20

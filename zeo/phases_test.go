@@ -47,7 +47,7 @@ func disconnectIn(t *testing.T, profile string, auth bool, phase string) {
 		copts.Credentials = &zeo.Credentials{User: "alice", Password: "secret"}
 	}
 	c := dialT(t, srv.Addr(), copts)
-	loadMethod, _ := c.Supports(zeo.OpLoad)
+	loadMethod := c.Session().Methods[zeo.OpLoad]
 	closeAt := func(method string) {
 		srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: method, Action: testserver.FaultClose}}})
 	}

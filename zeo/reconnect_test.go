@@ -210,7 +210,7 @@ func TestReconnectToAnotherGeneration(t *testing.T) {
 			if upgraded.Profile().Announce().IsZEO5() {
 				wantLoad = "loadBefore"
 			}
-			if m, _ := c.Supports(zeo.OpLoad); m != wantLoad {
+			if m := c.Session().Methods[zeo.OpLoad]; m != wantLoad {
 				t.Errorf("Load uses %s, want %s", m, wantLoad)
 			}
 			if _, err := c.Commit(ctx, zeo.TxnMeta{}, zeo.Write{OID: oids[0], Serial: t2, Data: []byte("x")}); err != nil {
@@ -424,7 +424,7 @@ func TestInvalidationCrossingLoadReply(t *testing.T) {
 			reader := dialT(t, srv.Addr(), nil)
 			writer := dialT(t, srv.Addr(), nil)
 			sub := reader.Subscribe()
-			loadMethod, _ := reader.Supports(zeo.OpLoad)
+			loadMethod := reader.Session().Methods[zeo.OpLoad]
 			serial := t2
 			// The load must reach the server before the commit; a run where
 			// it did not is tried again.

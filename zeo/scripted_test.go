@@ -1,6 +1,6 @@
 package zeo_test
 
-// A scripted ZEO server replaying real captures (zrpc/testdata/captures):
+// A scripted ZEO server replaying real captures (internal/captures):
 // for every call the client makes it finds the next call of the same
 // method the Python client made on the recorded connection and answers
 // with the frames the real server sent for it, byte for byte except for
@@ -8,17 +8,13 @@ package zeo_test
 // check of the client against what real servers of each generation send.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gozeo/gozeo/internal/captures"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -28,14 +24,8 @@ import (
 )
 
 type capFrame struct {
-	T    float64 `json:"t"`
-	Conn int     `json:"conn"`
-	Dir  string  `json:"dir"`
-	Hex  string  `json:"hex"`
-	MAC  string  `json:"mac"`
-
-	payload []byte
-	msg     *zrpc.Message // decoded (nil for version frames)
+	captures.Frame
+	msg *zrpc.Message // decoded (nil for version frames)
 }
 
 // capture is one recorded session file.
@@ -46,26 +36,14 @@ type capture struct {
 
 func loadCapture(t testing.TB, name string) *capture {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "zrpc", "testdata", "captures", name+".jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	byConn := map[int][]*capFrame{}
 	first := map[int]float64{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		fr := &capFrame{}
-		if err := json.Unmarshal(sc.Bytes(), fr); err != nil {
-			t.Fatal(err)
-		}
-		if fr.payload, err = hex.DecodeString(fr.Hex); err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range captures.MustLoad(t, name) {
+		fr := &capFrame{Frame: f}
 		frames := byConn[fr.Conn]
 		if len(frames) >= 1 && !(len(frames) == 1 && fr.Dir == "c2s") { // not a version frame
-			if fr.msg, err = decodeAny(fr.payload); err != nil {
+			var err error
+			if fr.msg, err = decodeAny(fr.Payload); err != nil {
 				t.Fatalf("%s: recorded frame does not decode: %v", name, err)
 			}
 			if _, ok := first[fr.Conn]; !ok && fr.Dir == "c2s" {
@@ -87,7 +65,7 @@ func loadCapture(t testing.TB, name string) *capture {
 }
 
 var (
-	pickleDecoder  = zrpc.NewPickleEncoding(zrpc.ZEO3Server.Style())
+	pickleDecoder  = zrpc.NewPickleEncoding(zrpc.PickleStyle{Protocol: 1, Dialect: pickle.Python2})
 	msgpackDecoder = zrpc.NewMsgpackEncoding()
 )
 
@@ -189,7 +167,7 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame, last bool) error
 	if len(frames) < 2 || frames[0].Dir != "s2c" || frames[1].Dir != "c2s" {
 		return errors.New("recorded connection does not start with the version exchange")
 	}
-	if err := writeFlush(fw, frames[0].payload); err != nil {
+	if err := writeFlush(fw, frames[0].Payload); err != nil {
 		return err
 	}
 	if _, err := fr.ReadFrame(); err != nil {
@@ -204,7 +182,7 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame, last bool) error
 			return nil
 		}
 		sent[f] = true
-		return writeFlush(fw, f.payload)
+		return writeFlush(fw, f.Payload)
 	}
 	// ended reports, with endConns, that the recorded client made no call
 	// after cursor; the calls the server made after it are sent first.
@@ -314,7 +292,7 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame, last bool) error
 				continue
 			}
 			if f.msg.IsReply() && sameID(f.msg.ID, rec.ID) {
-				reply = f.payload
+				reply = f.Payload
 				break
 			}
 			if !f.msg.IsReply() {

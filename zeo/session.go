@@ -115,10 +115,8 @@ func (c *Client) heartbeat(caps zrpc.Capabilities) time.Duration {
 		return 0
 	case c.opts.HeartbeatInterval > 0:
 		return c.opts.HeartbeatInterval
-	case caps.RegisterReturnsTID: // ZEO 5
-		return heartbeatZEO5
 	}
-	return heartbeatPre5
+	return caps.HeartbeatIdle
 }
 
 // startSession runs the calls of the session flow on the new connection.
@@ -166,8 +164,9 @@ func (c *Client) startSession(ctx context.Context, s *session, fallback, resume 
 		return c.stepError("get_info", &shapeError{method: "get_info", want: "a dict", got: v})
 	}
 	s.info.set(info)
-	if s.neg.Chosen == Z201 && !info.SupportsTransactionalUndo {
-		// ZODB 3.3.0 announces Z201 but has MVCC (PROTOCOL.md §3.6).
+	if s.caps.AmbiguousMVCC && !info.SupportsTransactionalUndo {
+		// ZODB 3.3.0 announces Z201 but has MVCC (docs/protocol.md,
+		// Handshake).
 		s.caps.LoadEx, s.caps.LoadBefore = true, true
 	}
 	if c.opts.Label != "" && s.neg.Chosen.HasMethod("set_client_label") {
@@ -263,6 +262,10 @@ type Session struct {
 	ConnectTID TID
 	// Capabilities are what the negotiated version can do.
 	Capabilities zrpc.Capabilities
+	// Methods names the server method behind each operation the
+	// connection supports (Client.Supports), for diagnostics: "loadEx",
+	// "load" or "loadBefore" for OpLoad, say.
+	Methods map[Operation]string
 }
 
 // Session returns what was negotiated on the current connection, or on
@@ -287,7 +290,19 @@ func (s *session) describe(storage string) Session {
 		ReadOnlyFallback: s.fellBack,
 		ConnectTID:       s.connectTID,
 		Capabilities:     s.caps,
+		Methods:          s.methods(),
 	}
+}
+
+// methods maps each operation the session supports to its server method.
+func (s *session) methods() map[Operation]string {
+	m := make(map[Operation]string)
+	for _, op := range Operations() {
+		if name, ok := s.method(op); ok {
+			m[op] = name
+		}
+	}
+	return m
 }
 
 // isErrorReply reports whether m is an error reply of either shape.

@@ -118,10 +118,8 @@ func (c *Client) Begin(ctx context.Context, meta TxnMeta) (*Transaction, error) 
 	c.txnMu.Unlock()
 
 	args := []any{tx.id, pickle.Bytes(meta.User), pickle.Bytes(meta.Description), ext, pickle.None, " "}
-	if s.caps.UndoAsync {
-		// ZODB 3.10 made tpc_begin one-way (and undo asynchronous, and
-		// tpc_abort synchronous) in the same release: errors surface at
-		// vote.
+	if s.caps.TPCBeginOneWay {
+		// Its errors surface at vote.
 		err = c.notifyIn(ctx, s, "tpc_begin", args...)
 	} else {
 		_, err = c.callIn(ctx, s, op{method: "tpc_begin"}, args...)
@@ -476,8 +474,7 @@ func (tx *Transaction) Abort(ctx context.Context) error {
 	if tx.s.conn.Err() != nil {
 		return nil // the server aborts transactions of lost connections
 	}
-	if tx.s.caps.UndoAsync {
-		// 3.10+ clients call tpc_abort synchronously (§7.3).
+	if tx.s.caps.TPCAbortSync {
 		_, err := tx.c.callIn(ctx, tx.s, op{method: "tpc_abort"}, tx.id)
 		return ignoreLost(err)
 	}

@@ -15,7 +15,7 @@ func TestUndoOfTwoObjectsByTransactionalUndo(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{Profile: "z201-py24"})
 	c := dialT(t, srv.Addr(), nil)
 	ctx := ctxT(t)
-	if m, _ := c.Supports(zeo.OpUndo); m != "transactionalUndo" {
+	if m := c.Session().Methods[zeo.OpUndo]; m != "transactionalUndo" {
 		t.Fatalf("undo method %q on %s, want transactionalUndo", m, c.Session().Negotiated)
 	}
 	oids, err := c.NewOIDs(ctx, 2)

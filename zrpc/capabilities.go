@@ -1,10 +1,15 @@
 package zrpc
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Capabilities says what a connection that negotiated a given version can
-// do, per the feature matrix of PROTOCOL.md §13 and the method catalogue
-// of §7. Servers adapt to the client's version, so the version to ask is
+// do: the per-version table of docs/protocol.md (Versions and
+// capabilities, Methods). Every difference between generations that the
+// client or the test server acts on is a named field here, so that adding
+// a generation is adding rows. Servers adapt to the client's version, so the version to ask is
 // Negotiation.Chosen.
 //
 // Z201 is ambiguous: ZODB 3.2 and 3.3.0 both announce it, and only 3.3.0
@@ -90,6 +95,43 @@ type Capabilities struct {
 	TLS bool
 	// Msgpack: messages are msgpack-encoded (letter M); pickle otherwise.
 	Msgpack bool
+
+	// LoadCurrentBefore: the current revision of an object is read with
+	// loadBefore(oid, maxtid), there being neither load nor loadEx (ZEO
+	// 5).
+	LoadCurrentBefore bool
+	// AmbiguousMVCC: releases with and without MVCC announce this version
+	// (ZODB 3.2 and 3.3.0 both send Z201); get_info's
+	// "supportsTransactionalUndo" key, present only on 3.2, tells them
+	// apart.
+	AmbiguousMVCC bool
+	// TPCBeginOneWay: tpc_begin is a one-way call whose errors surface at
+	// vote (ZODB 3.10+).
+	TPCBeginOneWay bool
+	// TPCAbortSync: tpc_abort expects a reply (ZODB 3.10+); before, it is
+	// one-way.
+	TPCAbortSync bool
+	// VoteOnce: the server keeps the commit lock after a vote, failed or
+	// not, so a second vote raises StorageTransactionError (ZODB 3.10+).
+	VoteOnce bool
+	// VoteFailureAborts: a vote that fails aborts the transaction on the
+	// server (ZODB 3.10+); before, the client's tpc_abort does.
+	VoteFailureAborts bool
+	// EmptyInvalidations: the server sends invalidateTransaction even for
+	// a commit that invalidated nothing (ZEO 5).
+	EmptyInvalidations bool
+	// AssertsHeartbeat: a reply the client sends must be the heartbeat
+	// (-1, 0, '.reply', None), or the server drops the client (ZODB 3.10,
+	// ZEO 4). Older servers file any reply in an unused table.
+	AssertsHeartbeat bool
+	// IgnoresMinusOne: the server ignores every message with msgid -1,
+	// whatever its method, and drops a client sending any other reply
+	// (ZEO 5).
+	IgnoresMinusOne bool
+	// HeartbeatIdle is how long the reference client of this version lets
+	// a connection idle before sending a heartbeat: 30 s up to ZEO 4
+	// (harmless to servers before 3.10, which need none), 60 s for ZEO 5.
+	HeartbeatIdle time.Duration
 }
 
 // versionSpan is an inclusive range of protocol generations, compared by
@@ -137,6 +179,17 @@ var capabilityRows = [...]struct {
 	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.OneWayErrorsDisconnect = true }},
 	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.Ping = true }},
 	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.TLS = true }},
+	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.LoadCurrentBefore = true }},
+	{versionSpan{Z201, Z201}, func(c *Capabilities) { c.AmbiguousMVCC = true }},
+	{versionSpan{Z310, Z5}, func(c *Capabilities) { c.TPCBeginOneWay = true }},
+	{versionSpan{Z310, Z5}, func(c *Capabilities) { c.TPCAbortSync = true }},
+	{versionSpan{Z310, Z5}, func(c *Capabilities) { c.VoteOnce = true }},
+	{versionSpan{Z310, Z5}, func(c *Capabilities) { c.VoteFailureAborts = true }},
+	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.EmptyInvalidations = true }},
+	{versionSpan{Z310, Z4}, func(c *Capabilities) { c.AssertsHeartbeat = true }},
+	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.IgnoresMinusOne = true }},
+	{versionSpan{Z200, Z4}, func(c *Capabilities) { c.HeartbeatIdle = 30 * time.Second }},
+	{versionSpan{Z5, Z5}, func(c *Capabilities) { c.HeartbeatIdle = 60 * time.Second }},
 }
 
 // Capabilities returns what a connection speaking v can do; the zero
@@ -148,7 +201,7 @@ func (v Version) Capabilities() Capabilities {
 			row.set(&c)
 		}
 	}
-	c.Msgpack = v.IsZEO5() && v[0] == 'M'
+	c.Msgpack = v.IsZEO5() && v[0] == 'M' // the letter, not the generation, picks the encoding
 	return c
 }
 

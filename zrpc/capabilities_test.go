@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Each capability against the versions PROTOCOL.md §13 (and §7) gives it.
@@ -116,5 +117,35 @@ func TestHasMethodChanges(t *testing.T) {
 	}
 	if Version("Z6").HasMethod("register") || Z4.HasMethod("no_such_method") {
 		t.Error("unknown version or method reported as available")
+	}
+}
+
+// The rows that carry per-generation choices of the client and the test
+// server: each names one behaviour, starting at the release that brought
+// it (docs/protocol.md, Versions and capabilities).
+func TestBehaviourRows(t *testing.T) {
+	for _, c := range []struct {
+		v                                                  Version
+		loadBefore, ambiguous, oneWayBegin, asserts, drops bool
+		heartbeat                                          time.Duration
+	}{
+		{Z200, false, false, false, false, false, 30 * time.Second},
+		{Z201, false, true, false, false, false, 30 * time.Second},
+		{Z308, false, false, false, false, false, 30 * time.Second},
+		{Z309, false, false, false, false, false, 30 * time.Second},
+		{Z310, false, false, true, true, false, 30 * time.Second},
+		{Z4, false, false, true, true, false, 30 * time.Second},
+		{Z5, true, false, true, false, true, 60 * time.Second},
+		{M5, true, false, true, false, true, 60 * time.Second},
+	} {
+		caps := c.v.Capabilities()
+		got := []bool{caps.LoadCurrentBefore, caps.AmbiguousMVCC, caps.TPCBeginOneWay, caps.AssertsHeartbeat, caps.IgnoresMinusOne}
+		want := []bool{c.loadBefore, c.ambiguous, c.oneWayBegin, c.asserts, c.drops}
+		if !slices.Equal(got, want) || caps.HeartbeatIdle != c.heartbeat {
+			t.Errorf("%s: rows %v heartbeat %v, want %v %v", c.v, got, caps.HeartbeatIdle, want, c.heartbeat)
+		}
+		if caps.TPCBeginOneWay != caps.TPCAbortSync || caps.VoteOnce != caps.VoteFailureAborts || caps.TPCBeginOneWay != caps.VoteOnce {
+			t.Errorf("%s: the ZODB 3.10 transaction changes came together, got %+v", c.v, caps)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package zrpc
 
 import (
 	"bytes"
+	"github.com/gozeo/gozeo/internal/captures"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,11 +19,11 @@ func captureEncodings(t testing.TB, name string) (client, server Encoding) {
 	case strings.HasPrefix(name, "zeo5msgpack-"):
 		return NewMsgpackEncoding(), NewMsgpackEncoding()
 	case strings.HasPrefix(name, "zeo5-"):
-		return NewPickleEncoding(ZEO5Client.Style()), NewPickleEncoding(ZEO5Server.Style())
+		return NewPickleEncoding(ZEO5Client.Style()), NewPickleEncoding(zeo5ServerStyle)
 	case strings.HasPrefix(name, "zeo310"):
-		return NewPickleEncoding(Z3101Client.Style()), NewPickleEncoding(ZEO3Server.Style())
+		return NewPickleEncoding(Z3101Client.Style()), NewPickleEncoding(zeo3ServerStyle)
 	case strings.HasPrefix(name, "zeo38"):
-		return NewPickleEncoding(Z308Client.Style()), NewPickleEncoding(ZEO3Server.Style())
+		return NewPickleEncoding(Z308Client.Style()), NewPickleEncoding(zeo3ServerStyle)
 	}
 	t.Fatalf("no encodings known for capture %s", name)
 	return nil, nil
@@ -31,7 +32,7 @@ func captureEncodings(t testing.TB, name string) (client, server Encoding) {
 // captureMessage is one decoded post-handshake frame of a capture.
 type captureMessage struct {
 	index   int // 1-based frame number, as in the .txt listings
-	frame   captureFrame
+	frame   captures.Frame
 	enc     Encoding
 	message *Message
 }
@@ -43,10 +44,10 @@ func replayCapture(t *testing.T, path string) []captureMessage {
 	t.Helper()
 	name := strings.TrimSuffix(filepath.Base(path), ".jsonl")
 	client, server := captureEncodings(t, name)
-	seen := map[captureStreamKey]bool{}
+	seen := map[captures.StreamKey]bool{}
 	var out []captureMessage
-	for i, fr := range loadCaptureFrames(t, path) {
-		k := captureStreamKey{fr.Conn, fr.Dir}
+	for i, fr := range captures.MustLoad(t, path) {
+		k := captures.StreamKey{Conn: fr.Conn, Dir: fr.Dir}
 		if !seen[k] {
 			seen[k] = true
 			continue
@@ -74,7 +75,7 @@ func replayCapture(t *testing.T, path string) []captureMessage {
 // pickles carry no memo and dicts keep their wire order in the value
 // model, so no frame needs a value comparison instead.
 func TestCaptureReplay(t *testing.T) {
-	for _, path := range captureFiles(t) {
+	for _, path := range captures.Names() {
 		name := strings.TrimSuffix(filepath.Base(path), ".jsonl")
 		t.Run(name, func(t *testing.T) {
 			msgs := replayCapture(t, path)
@@ -115,7 +116,7 @@ func TestCaptureMessageFields(t *testing.T) {
 		t.Run(strings.TrimSuffix(prefix, "-"), func(t *testing.T) {
 			seen := map[string]*flagsSeen{"c2s": {map[string]bool{}, map[string]bool{}, map[string]bool{}}, "s2c": {map[string]bool{}, map[string]bool{}, map[string]bool{}}}
 			tupleIDs := 0
-			for _, path := range captureFiles(t) {
+			for _, path := range captures.Names() {
 				if !strings.HasPrefix(filepath.Base(path), prefix) {
 					continue
 				}
@@ -211,9 +212,9 @@ type protocolVector struct {
 func protocolVectors() []protocolVector {
 	py2cli := NewPickleEncoding(Z308Client.Style())
 	z3101 := NewPickleEncoding(Z3101Client.Style())
-	py2srv := NewPickleEncoding(ZEO3Server.Style())
+	py2srv := NewPickleEncoding(zeo3ServerStyle)
 	zeo5cli := NewPickleEncoding(ZEO5Client.Style())
-	zeo5srv := NewPickleEncoding(ZEO5Server.Style())
+	zeo5srv := NewPickleEncoding(zeo5ServerStyle)
 	mp := NewMsgpackEncoding()
 	oid, tid := string(vecOID), string(vecTID)
 	call := func(id int64, flags Flags, method string, args ...pickle.Value) *Message {
@@ -245,9 +246,9 @@ func protocolVectors() []protocolVector {
 		{"serialnos", py2srv, call(0, FlagAsync, "serialnos", &pickle.List{pickle.Tuple{vecOID, vecTID}}),
 			"(K\x00K\x01U\tserialnos(](U\x08" + oid + "U\x08" + tid + "tatt."},
 		{"info", py2srv, call(0, FlagAsync, "info", info), "(K\x00K\x01U\x04info(}(U\x06lengthK\x01U\x04sizeL95L\nutt."},
-		{"builtin error reply", py2srv, ErrorReply(int64(5), keyError, ShapeClassInstance),
+		{"builtin error reply", py2srv, &Message{ID: int64(5), Method: ReplyMethod, Args: pickle.Tuple{keyError.Class, keyError}},
 			"(K\x05K\x00U\x06.reply(cexceptions\nKeyError\ncexceptions\nKeyError\n(U\x08" + oid + "tRtt."},
-		{"ZEO 2 protocol 0", NewPickleEncoding(ZEO2Server.Style()), call(0, 0, "register", "1", int64(0)), "(I0\nI0\nS'register'\n(S'1'\nI0\ntt."},
+		{"ZEO 2 protocol 0", NewPickleEncoding(PickleStyle{Protocol: 0, Dialect: pickle.Python2}), call(0, 0, "register", "1", int64(0)), "(I0\nI0\nS'register'\n(S'1'\nI0\ntt."},
 		{"ZEO 5 register", zeo5cli, call(1, 0, "register", "1", false), "\x80\x03(K\x01\x89X\x08\x00\x00\x00registerX\x01\x00\x00\x001\x89\x86t."},
 		{"ZEO 5 loadBefore reply", zeo5srv, reply(int64(8), pickle.Tuple{pickle.Bytes("rootdata-1"), vecTID, pickle.None}),
 			"\x80\x03(K\x08K\x00X\x06\x00\x00\x00.replyC\nrootdata-1C\x08" + tid + "N\x87t."},
@@ -255,7 +256,7 @@ func protocolVectors() []protocolVector {
 		{"3.x reply None", py2srv, reply(int64(1), pickle.None), "(K\x01K\x00U\x06.replyNt."},
 		{"5.x reply None", zeo5srv, reply(int64(3), pickle.None), "\x80\x03(K\x03K\x00X\x06\x00\x00\x00.replyNt."},
 		{"msgpack reply None", mp, reply(int64(3), pickle.None), "\x94\x03\x00\xa6.reply\xc0"},
-		{"3.10 POSKeyError reply", py2srv, ErrorReply(int64(4), posKeyError, ShapeClassInstance),
+		{"3.10 POSKeyError reply", py2srv, &Message{ID: int64(4), Method: ReplyMethod, Args: pickle.Tuple{posKeyError.Class, posKeyError}},
 			"(K\x04K\x00U\x06.reply(cZODB.POSException\nPOSKeyError\ncZODB.POSException\n_recon\n(cZODB.POSException\nPOSKeyError\n}U\x04args(U\x08\x00\x00\x00\x00\x00\x00\x00\x00tstRtt."},
 		{"3.x heartbeat", z3101, reply(int64(-1), pickle.None), "(J\xff\xff\xff\xffK\x00U\x06.replyNt."},
 		{"5.x heartbeat", zeo5cli, reply(int64(-1), pickle.None), "\x80\x03(J\xff\xff\xff\xffK\x00X\x06\x00\x00\x00.replyNt."},
@@ -265,7 +266,7 @@ func protocolVectors() []protocolVector {
 		{"msgpack register reply", mp, reply(int64(1), vecZ64), "\x94\x01\x00\xa6.reply\xc4\x08" + string(vecZ64)},
 		{"msgpack loadBefore", mp, call(4, 0, "loadBefore", vecOID, pickle.Bytes("\x7f\xff\xff\xff\xff\xff\xff\xff")),
 			"\x94\x04\xc2\xaaloadBefore\x92\xc4\x08" + oid + "\xc4\x08\x7f\xff\xff\xff\xff\xff\xff\xff"},
-		{"msgpack POSKeyError reply", mp, ErrorReply(int64(4), posKeyError5, ShapeNameState),
+		{"msgpack POSKeyError reply", mp, &Message{ID: int64(4), Flags: FlagError, Method: ReplyMethod, Args: NameState(posKeyError5)},
 			"\x94\x04\x02\xa6.reply\x92\xbdZODB.POSException.POSKeyError\x91\xc4\x08" + oid},
 	}
 }
@@ -302,8 +303,8 @@ func TestProtocolVectors(t *testing.T) {
 func TestCaptureMsgpackMatchesPickle(t *testing.T) {
 	for _, scenario := range []string{"handshake", "loadbefore", "poskeyerror", "new_oids"} {
 		t.Run(scenario, func(t *testing.T) {
-			pk := replayCapture(t, filepath.Join("testdata", "captures", "zeo5-"+scenario+".jsonl"))
-			mp := replayCapture(t, filepath.Join("testdata", "captures", "zeo5msgpack-"+scenario+".jsonl"))
+			pk := replayCapture(t, "zeo5-"+scenario)
+			mp := replayCapture(t, "zeo5msgpack-"+scenario)
 			if len(pk) != len(mp) {
 				t.Fatalf("%d pickle messages, %d msgpack messages", len(pk), len(mp))
 			}

@@ -2,7 +2,7 @@ package zrpc
 
 import (
 	"errors"
-	"path/filepath"
+	"github.com/gozeo/gozeo/internal/captures"
 	"strings"
 	"testing"
 
@@ -13,7 +13,7 @@ import (
 // the .txt listings) of a capture.
 func captureFrameBytes(t *testing.T, capture string, n int) []byte {
 	t.Helper()
-	frames := loadCaptureFrames(t, filepath.Join("testdata", "captures", capture+".jsonl"))
+	frames := captures.MustLoad(t, capture)
 	if n < 1 || n > len(frames) {
 		t.Fatalf("%s has %d frames", capture, len(frames))
 	}
@@ -24,7 +24,7 @@ func captureFrameBytes(t *testing.T, capture string, n int) []byte {
 // contain all of parts (the first one at the start).
 func findCaptureFrame(t *testing.T, capture string, parts ...string) []byte {
 	t.Helper()
-	for _, fr := range loadCaptureFrames(t, filepath.Join("testdata", "captures", capture+".jsonl")) {
+	for _, fr := range captures.MustLoad(t, capture) {
 		ok := strings.HasPrefix(string(fr.Payload), parts[0])
 		for _, p := range parts[1:] {
 			ok = ok && strings.Contains(string(fr.Payload), p)
@@ -154,7 +154,7 @@ func TestDiagnoseOldStyleException(t *testing.T) {
 // server-decode-probe.txt, which every server refused).
 func TestDiagnoseBytesMethod(t *testing.T) {
 	p := "\x80\x03(K\x01K\x00C\x08registerq\x00C\x011q\x01\x89\x86q\x02tq\x03."
-	de := decodeError(t, NewPickleEncoding(ZEO5Server.Style()), []byte(p))
+	de := decodeError(t, NewPickleEncoding(zeo5ServerStyle), []byte(p))
 	assertSays(t, de, "method name sent as bytes", "text")
 	if !errors.Is(de, ErrMessageShape) || de.Offset != -1 {
 		t.Errorf("shape error expected at offset -1, got %v at %d", de.Err, de.Offset)
@@ -168,7 +168,7 @@ func TestDiagnoseOddPayloads(t *testing.T) {
 		payload string
 		says    []string
 	}{
-		{"empty", NewPickleEncoding(ZEO3Server.Style()), "", []string{"empty frame", "out-of-step"}},
+		{"empty", NewPickleEncoding(zeo3ServerStyle), "", []string{"empty frame", "out-of-step"}},
 		{"empty msgpack", NewMsgpackEncoding(), "", []string{"empty frame"}},
 		{"version string", NewPickleEncoding(Z3101Client.Style()), "Z3101", []string{"version string 'Z3101'", "handshake"}},
 		{"version on msgpack", NewMsgpackEncoding(), "M5", []string{"handshake"}},

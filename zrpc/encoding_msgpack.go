@@ -200,7 +200,7 @@ func (w *msgpackWriter) value(v pickle.Value, depth int) error {
 		// What ZEO 5's msgpack default hook makes of an exception: the
 		// (name, state) pair of an error reply (PROTOCOL.md §5.3).
 		if v != nil {
-			return w.array(zeo5ErrorValue(v), depth)
+			return w.array(NameState(v), depth)
 		}
 	}
 	return fmt.Errorf("%w: %s", ErrMsgpackUnencodable, pythonType(v))

@@ -18,19 +18,19 @@ func TestPresetFlags(t *testing.T) {
 	reply := &Message{ID: int64(1), Method: ReplyMethod, Args: pickle.None}
 	errReply := &Message{ID: int64(1), Flags: FlagError, Method: ReplyMethod, Args: pickle.Tuple{"builtins.KeyError", pickle.Tuple{}}}
 	cases := []struct {
-		preset                   Preset
+		preset                   string
+		style                    PickleStyle
 		sync, oneway, rep, error string // the flags opcode(s) after the msgid
 	}{
-		{Z308Client, "K\x00", "K\x01", "K\x00", "K\x02"},
-		{Z3101Client, "I00\n", "K\x01", "K\x00", "K\x02"},
-		{ZEO5Client, "\x89", "\x88", "K\x00", "K\x02"},
-		{ZEO2Server, "I0\n", "I1\n", "I0\n", "I2\n"},
-		{ZEO24Server, "K\x00", "K\x01", "K\x00", "K\x02"},
-		{ZEO3Server, "K\x00", "K\x01", "K\x00", "K\x02"},
-		{ZEO5Server, "\x89", "\x88", "K\x00", "K\x02"},
+		{"Z308Client", Z308Client.Style(), "K\x00", "K\x01", "K\x00", "K\x02"},
+		{"Z3101Client", Z3101Client.Style(), "I00\n", "K\x01", "K\x00", "K\x02"},
+		{"ZEO5Client", ZEO5Client.Style(), "\x89", "\x88", "K\x00", "K\x02"},
+		{"ZEO 2 server", zeo2ServerStyle, "I0\n", "I1\n", "I0\n", "I2\n"},
+		{"ZEO 3 server", zeo3ServerStyle, "K\x00", "K\x01", "K\x00", "K\x02"},
+		{"ZEO 5 server", zeo5ServerStyle, "\x89", "\x88", "K\x00", "K\x02"},
 	}
 	for _, c := range cases {
-		enc := NewPickleEncoding(c.preset.Style())
+		enc := NewPickleEncoding(c.style)
 		for _, mc := range []struct {
 			m    *Message
 			want string
@@ -61,15 +61,15 @@ func TestPresetFlags(t *testing.T) {
 func TestPresetHeaders(t *testing.T) {
 	m := &Message{ID: int64(1), Method: "register", Args: pickle.Tuple{"1", false}}
 	for _, c := range []struct {
-		preset Preset
+		preset PickleStyle
 		name   string
 		head   string
 	}{
-		{Z308Client, "pickle-py2", "(K\x01K\x00U\x08register"},
-		{ZEO2Server, "pickle-py2", "(I1\nI0\nS'register'"},
-		{ZEO5Client, "pickle-py3", "\x80\x03(K\x01\x89X\x08\x00\x00\x00register"},
+		{Z308Client.Style(), "pickle-py2", "(K\x01K\x00U\x08register"},
+		{zeo2ServerStyle, "pickle-py2", "(I1\nI0\nS'register'"},
+		{ZEO5Client.Style(), "pickle-py3", "\x80\x03(K\x01\x89X\x08\x00\x00\x00register"},
 	} {
-		enc := NewPickleEncoding(c.preset.Style())
+		enc := NewPickleEncoding(c.preset)
 		p, err := enc.AppendMessage(nil, m)
 		if err != nil {
 			t.Fatal(err)
@@ -150,7 +150,7 @@ func TestPickleDecodeKeepsGlobals(t *testing.T) {
 // Decoded data aliases the payload, without spare capacity.
 func TestPickleDecodeAliasesPayload(t *testing.T) {
 	data := bytes.Repeat([]byte{7}, 1<<20)
-	enc := NewPickleEncoding(ZEO5Server.Style())
+	enc := NewPickleEncoding(zeo5ServerStyle)
 	p, err := enc.AppendMessage(nil, &Message{ID: int64(1), Method: ReplyMethod, Args: pickle.Tuple{pickle.Bytes(data), vecTID, pickle.None}})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestPickleAdapt(t *testing.T) {
 	if py2.Adapt([]byte("\x94\x01\x00")) != Encoding(py2) || py2.Adapt(nil) != Encoding(py2) {
 		t.Error("a non-pickle payload changed the encoding")
 	}
-	old := NewPickleEncoding(ZEO24Server.Style())
+	old := NewPickleEncoding(PickleStyle{Protocol: 1, Dialect: pickle.Python2, Variant: pickle.OldStyle})
 	back := old.Adapt([]byte("\x80\x03(")).(*PickleEncoding).Adapt([]byte("(K")).(*PickleEncoding)
 	if s := back.Style(); s.Protocol != 1 || s.Variant != pickle.OldStyle {
 		t.Errorf("round trip through py3 gives %+v", s)
@@ -266,7 +266,7 @@ func TestEncodingFor(t *testing.T) {
 		{M5, pickle.Python3, ClientSide, PickleStyle{}},
 		{M5, pickle.Python2, ServerSide, PickleStyle{}},
 		{Z5, pickle.Python3, ClientSide, ZEO5Client.Style()},
-		{Z5, pickle.Python3, ServerSide, ZEO5Server.Style()},
+		{Z5, pickle.Python3, ServerSide, zeo5ServerStyle},
 		{Z5, pickle.Python2, ClientSide, PickleStyle{Protocol: 1, Dialect: pickle.Python2, Flags: ZEO5Client.Style().Flags}},
 		{Z4, pickle.Python2, ClientSide, Z3101Client.Style()},
 		{Z3101, pickle.Python2, ClientSide, Z3101Client.Style()},
@@ -274,7 +274,7 @@ func TestEncodingFor(t *testing.T) {
 		{Z309, pickle.Python2, ClientSide, Z308Client.Style()},
 		{Z201, pickle.Python2, ClientSide, Z308Client.Style()},
 		{Z4, pickle.Python3, ClientSide, PickleStyle{Protocol: 3, Dialect: pickle.Python3, Flags: Z3101Client.Style().Flags}},
-		{Z3101, pickle.Python2, ServerSide, ZEO3Server.Style()},
+		{Z3101, pickle.Python2, ServerSide, zeo3ServerStyle},
 		{Z4, pickle.Python3, ServerSide, PickleStyle{Protocol: 3, Dialect: pickle.Python3}},
 	} {
 		enc := EncodingFor(c.v, c.d, c.side)
@@ -287,34 +287,6 @@ func TestEncodingFor(t *testing.T) {
 		pe, ok := enc.(*PickleEncoding)
 		if !ok || pe.Style() != c.want {
 			t.Errorf("%s %v %v: %v, want %+v", c.v, c.d, c.side, enc, c.want)
-		}
-	}
-}
-
-func TestServerEncoding(t *testing.T) {
-	for _, c := range []struct {
-		g    Generation
-		v    Version
-		d    pickle.Dialect
-		want string
-	}{
-		{GenZ200, Z200, pickle.Python2, "pickle-py2 (protocol 0)"},
-		{GenZ201, Z201, pickle.Python2, "pickle-py2 (protocol 0)"},
-		{GenZ303, Z201, pickle.Python2, "pickle-py2 (protocol 1)"},
-		{GenZ3101, Z308, pickle.Python2, "pickle-py2 (protocol 1)"},
-		{GenZ4, Z4, pickle.Python3, "pickle-py3 (protocol 3)"},
-		{GenZ50, Z5, pickle.Python2, "pickle-py2 (protocol 1)"},
-		{GenZ51, Z5, pickle.Python3, "pickle-py3 (protocol 3)"},
-		{GenM51, M5, pickle.Python3, "msgpack"},
-		{GenM51, Z5, pickle.Python3, "pickle-py3 (protocol 3)"},
-	} {
-		enc := ServerEncoding(c.g, c.v, c.d)
-		got := enc.Name()
-		if s, ok := enc.(interface{ String() string }); ok {
-			got = s.String()
-		}
-		if got != c.want {
-			t.Errorf("%v with %s: %s, want %s", c.g, c.v, got, c.want)
 		}
 	}
 }
@@ -353,3 +325,6 @@ func TestPresetNames(t *testing.T) {
 		t.Error("unknown preset has a style")
 	}
 }
+
+// zeo2ServerStyle is how ZEO 2.0 and ZODB 3.2 servers write: protocol 0.
+var zeo2ServerStyle = PickleStyle{Protocol: 0, Dialect: pickle.Python2}

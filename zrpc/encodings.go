@@ -57,12 +57,11 @@ func (s PickleStyle) String() string {
 	return fmt.Sprintf("protocol %d, %v dialect", s.Protocol, s.Dialect)
 }
 
-// Preset names the message style of a ZEO release, as captured from real
-// clients and servers (PROTOCOL.md §4.1, §5.1, and the captures).
+// Preset names the message style of a ZEO release's client, as captured
+// from real clients (docs/protocol.md, Encodings).
 type Preset uint8
 
-// The releases whose message styles are known. "Client" presets are what
-// a release's client sends, "Server" presets what its server sends.
+// The clients whose message styles are known.
 const (
 	// Z308Client: ZODB 3.3 – 3.9 clients (and the Go client's choice for
 	// servers before Z310): protocol 1, int flags.
@@ -72,32 +71,25 @@ const (
 	Z3101Client
 	// ZEO5Client: ZEO 5 / 6 clients on Python 3: protocol 3, bools.
 	ZEO5Client
-	// ZEO2Server: ZEO 2.0 and ZODB 3.2 servers: protocol 0, int flags,
-	// exceptions pickled old-style (they ran on Python 2.1 – 2.4).
-	ZEO2Server
-	// ZEO24Server: ZODB 3.3 – 3.9 servers on Python 2.4: protocol 1, int
-	// flags, exceptions pickled old-style.
-	ZEO24Server
-	// ZEO3Server: ZODB 3.3 – 3.10 and ZEO 4 servers on Python 2.5+:
-	// protocol 1, int flags.
-	ZEO3Server
-	// ZEO5Server: ZEO 5 / 6 servers on Python 3: protocol 3, True for the
-	// one-way calls it makes (info, invalidateTransaction), int replies.
-	ZEO5Server
 )
 
-var presetNames = [...]string{"", "Z308Client", "Z3101Client", "ZEO5Client", "ZEO2Server", "ZEO24Server", "ZEO3Server", "ZEO5Server"}
+var presetNames = [...]string{"", "Z308Client", "Z3101Client", "ZEO5Client"}
 
 // presetStyles is the table behind Preset.Style.
 var presetStyles = [...]PickleStyle{
 	Z308Client:  {Protocol: 1, Dialect: pickle.Python2},
 	Z3101Client: {Protocol: 1, Dialect: pickle.Python2, Flags: FlagStyle{SyncBool: true}},
 	ZEO5Client:  {Protocol: 3, Dialect: pickle.Python3, Flags: FlagStyle{SyncBool: true, OneWayBool: true}},
-	ZEO2Server:  {Protocol: 0, Dialect: pickle.Python2, Variant: pickle.OldStyle},
-	ZEO24Server: {Protocol: 1, Dialect: pickle.Python2, Variant: pickle.OldStyle},
-	ZEO3Server:  {Protocol: 1, Dialect: pickle.Python2},
-	ZEO5Server:  {Protocol: 3, Dialect: pickle.Python3, Flags: FlagStyle{SyncBool: true, OneWayBool: true}},
 }
+
+// The styles of the servers a Go peer answers as (EncodingFor's
+// ServerSide): ZODB 3.3 – 3.10 and ZEO 4 servers on Python 2.5+, and ZEO
+// 5 / 6 servers on Python 3, which send True for the one-way calls they
+// make (info, invalidateTransaction) and int replies.
+var (
+	zeo3ServerStyle = PickleStyle{Protocol: 1, Dialect: pickle.Python2}
+	zeo5ServerStyle = PickleStyle{Protocol: 3, Dialect: pickle.Python3, Flags: FlagStyle{SyncBool: true, OneWayBool: true}}
+)
 
 // Style returns the preset's pickle style; the zero style (protocol 0,
 // Python 3 dialect, int flags) for an unknown preset.
@@ -141,48 +133,29 @@ func (s Side) String() string {
 // flag style of the releases that speak v. The pickle protocol follows the
 // dialect: 3 for Python3 (ZEO 4 on Python 3, ZEO 5.2+), 1 for Python2 (every
 // Python 2 release since ZODB 3.3; protocol 1 is also readable by the ZEO
-// 2.0 and ZODB 3.2 servers, which write protocol 0 themselves: see
-// [ServerEncoding]). A client that does not know the server's Python can
-// start in Python2 with a first call whose arguments are ASCII (every
-// server reads that) and switch to the dialect of the first reply
-// ([SniffDialect], PROTOCOL.md §5.2).
+// 2.0 and ZODB 3.2 servers, which write protocol 0 themselves). A client
+// that does not know the server's Python can start in Python2 with a first
+// call whose arguments are ASCII (every server reads that) and switch to
+// the dialect of the first reply ([SniffDialect], docs/protocol.md,
+// Encodings).
 func EncodingFor(v Version, d pickle.Dialect, side Side) Encoding {
 	if v == M5 {
 		return NewMsgpackEncoding()
 	}
-	var p Preset
+	var s PickleStyle
 	switch {
 	case v.IsZEO5() && side == ServerSide:
-		p = ZEO5Server
+		s = zeo5ServerStyle
 	case v.IsZEO5():
-		p = ZEO5Client
+		s = ZEO5Client.Style()
 	case side == ServerSide:
-		p = ZEO3Server
+		s = zeo3ServerStyle
 	case v >= Z310: // Z310, Z3101, Z4 (and unknown later strings)
-		p = Z3101Client
+		s = Z3101Client.Style()
 	default:
-		p = Z308Client
+		s = Z308Client.Style()
 	}
-	return NewPickleEncoding(withDialect(p.Style(), d))
-}
-
-// ServerEncoding returns the encoding a server of generation g sends with
-// once the client's version v is negotiated, in dialect d (Python3 only
-// existed from ZEO 4 on): protocol 0 for ZEO 2.0 and ZODB 3.2, protocol 1
-// for the Python 2 releases after, protocol 3 for Python 3, msgpack when a
-// ZEO 5.1+ server accepted an M-letter version. Exceptions are written
-// new-style (Python 2.5+); use [ZEO24Server] for a Python 2.4 server.
-func ServerEncoding(g Generation, v Version, d pickle.Dialect) Encoding {
-	switch {
-	case v == M5 && (g == GenZ51 || g == GenM51):
-		return NewMsgpackEncoding()
-	case g == GenZ200 || g == GenZ201:
-		return NewPickleEncoding(ZEO2Server.Style())
-	case g >= GenZ50:
-		return NewPickleEncoding(withDialect(ZEO5Server.Style(), d))
-	default:
-		return NewPickleEncoding(withDialect(ZEO3Server.Style(), d))
-	}
+	return NewPickleEncoding(withDialect(s, d))
 }
 
 // withDialect returns s in dialect d, with the protocol that dialect's ZEO

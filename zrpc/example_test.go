@@ -293,15 +293,25 @@ func ExampleConn() {
 	}
 	serverReady := make(chan accepted, 1)
 	go func() {
+		// The server side of the version exchange: announce Z5, read the
+		// client's reply (a ZEO 5.1+ server accepts any letter + "5").
 		fr, fw := zrpc.NewFrameReader(serverEnd), zrpc.NewFrameWriter(serverEnd)
-		v, err := zrpc.ServerHandshake(ctx, fr, fw, zrpc.GenZ51)
+		reply, err := func() ([]byte, error) {
+			if err := fw.WriteFrame([]byte(zrpc.Z5)); err != nil {
+				return nil, err
+			}
+			if err := fw.Flush(); err != nil {
+				return nil, err
+			}
+			return fr.ReadFrame()
+		}()
 		if err != nil {
 			serverEnd.Close()
 			serverReady <- accepted{err: err}
 			return
 		}
 		conn := zrpc.NewConn(fr, fw, serverEnd, zrpc.ConnOptions{
-			Encoding: zrpc.ServerEncoding(zrpc.GenZ51, v, pickle.Python3),
+			Encoding: zrpc.EncodingFor(zrpc.Version(reply), pickle.Python3, zrpc.ServerSide),
 			Handler: func(c *zrpc.Conn, m *zrpc.Message) {
 				switch m.Method {
 				case "lastTransaction":

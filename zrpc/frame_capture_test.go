@@ -1,98 +1,19 @@
 package zrpc
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
+	"github.com/gozeo/gozeo/internal/captures"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"testing"
 )
 
-// captureFrame is one frame of a real-server capture
-// (testdata/captures/*.jsonl, described in the workspace's shared/vectors/README.md).
-type captureFrame struct {
-	Conn    int
-	Dir     string // "c2s" or "s2c"
-	Payload []byte
-	MAC     []byte // nil on unauthenticated frames
-}
-
-// captureFiles lists the capture files.
-func captureFiles(t testing.TB) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "captures", "*.jsonl"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/captures: %v", err)
-	}
-	sort.Strings(files)
-	return files
-}
-
-// loadCaptureFrames reads one capture file.
-func loadCaptureFrames(t testing.TB, path string) []captureFrame {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var frames []captureFrame
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var rec struct {
-			Conn int    `json:"conn"`
-			Dir  string `json:"dir"`
-			Hex  string `json:"hex"`
-			MAC  string `json:"mac"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		fr := captureFrame{Conn: rec.Conn, Dir: rec.Dir}
-		if fr.Payload, err = hex.DecodeString(rec.Hex); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if rec.MAC != "" {
-			if fr.MAC, err = hex.DecodeString(rec.MAC); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-		}
-		frames = append(frames, fr)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return frames
-}
-
-// captureStreamKey names one direction of one connection.
-type captureStreamKey struct {
-	Conn int
-	Dir  string
-}
-
-// splitCaptureStreams groups frames by connection and direction, in wire
-// order.
-func splitCaptureStreams(frames []captureFrame) map[captureStreamKey][]captureFrame {
-	streams := make(map[captureStreamKey][]captureFrame)
-	for _, f := range frames {
-		k := captureStreamKey{f.Conn, f.Dir}
-		streams[k] = append(streams[k], f)
-	}
-	return streams
-}
-
 // wireBytes rebuilds the bytes the capture saw: length prefix (with
 // MACBit on authenticated frames), MAC, payload.
-func wireBytes(frames []captureFrame) []byte {
+func wireBytes(frames []captures.Frame) []byte {
 	var b []byte
 	for _, f := range frames {
 		prefix := uint32(len(f.Payload))
@@ -119,7 +40,7 @@ type captureAuth struct {
 // reports false if it has none. The payloads are protocol-1 pickles; the
 // 40-hex strings are found by pattern, which avoids depending on the
 // pickle decoder here.
-func findCaptureAuth(frames []captureFrame, conn int) (captureAuth, bool) {
+func findCaptureAuth(frames []captures.Frame, conn int) (captureAuth, bool) {
 	var a captureAuth
 	for _, f := range frames {
 		if f.Conn != conn {
@@ -146,10 +67,10 @@ func findCaptureAuth(frames []captureFrame, conn int) (captureAuth, bool) {
 // against the session key recomputed from the capture's own digest
 // exchange, and the stream ends in a clean io.EOF.
 func TestCaptureReplayThroughFrameReader(t *testing.T) {
-	for _, path := range captureFiles(t) {
+	for _, path := range captures.Names() {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			frames := loadCaptureFrames(t, path)
-			for k, stream := range splitCaptureStreams(frames) {
+			frames := captures.MustLoad(t, path)
+			for k, stream := range captures.Streams(frames) {
 				var key []byte
 				if hasMAC(stream) {
 					auth, ok := findCaptureAuth(frames, k.Conn)
@@ -183,9 +104,9 @@ func TestCaptureReplayThroughFrameReader(t *testing.T) {
 // at the same point, produces exactly the bytes the real Python client and
 // server sent: our MACs are theirs.
 func TestCaptureFrameWriterReproducesWire(t *testing.T) {
-	for _, path := range captureFiles(t) {
-		frames := loadCaptureFrames(t, path)
-		for k, stream := range splitCaptureStreams(frames) {
+	for _, path := range captures.Names() {
+		frames := captures.MustLoad(t, path)
+		for k, stream := range captures.Streams(frames) {
 			var key []byte
 			if hasMAC(stream) {
 				auth, _ := findCaptureAuth(frames, k.Conn)
@@ -217,9 +138,9 @@ func TestCaptureFrameWriterReproducesWire(t *testing.T) {
 func TestCaptureDigestExchange(t *testing.T) {
 	hup := DigestHash("alice", "zeorealm", "secret")
 	checked := 0
-	for _, path := range captureFiles(t) {
-		frames := loadCaptureFrames(t, path)
-		for k, stream := range splitCaptureStreams(frames) {
+	for _, path := range captures.Names() {
+		frames := captures.MustLoad(t, path)
+		for k, stream := range captures.Streams(frames) {
 			if k.Dir != "c2s" || !hasMAC(stream) {
 				continue
 			}
@@ -241,13 +162,13 @@ func TestCaptureDigestExchange(t *testing.T) {
 // Replaying an authenticated stream with a key derived from the wrong
 // password fails on the first MAC'd frame with ErrMACMismatch.
 func TestCaptureWrongPasswordMACMismatch(t *testing.T) {
-	path := filepath.Join("testdata", "captures", "zeo310auth-handshake.jsonl")
-	frames := loadCaptureFrames(t, path)
+	path := "zeo310auth-handshake"
+	frames := captures.MustLoad(t, path)
 	auth, ok := findCaptureAuth(frames, 3)
 	if !ok {
 		t.Fatal("no digest exchange on conn 3")
 	}
-	stream := splitCaptureStreams(frames)[captureStreamKey{3, "s2c"}]
+	stream := captures.Streams(frames)[captures.StreamKey{Conn: 3, Dir: "s2c"}]
 	fr := NewFrameReader(bytes.NewReader(wireBytes(stream)))
 	for i, f := range stream {
 		if f.MAC != nil && stream[i-1].MAC == nil {
@@ -269,7 +190,7 @@ func TestCaptureWrongPasswordMACMismatch(t *testing.T) {
 	t.Fatal("no MAC'd frame in the stream")
 }
 
-func hasMAC(stream []captureFrame) bool {
+func hasMAC(stream []captures.Frame) bool {
 	for _, f := range stream {
 		if f.MAC != nil {
 			return true

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
+	"github.com/gozeo/gozeo/internal/captures"
 	"hash"
 	"io"
 	"testing"
@@ -98,9 +99,9 @@ func checkAgainstRef(t *testing.T, fr *FrameReader, want []refFrame) {
 }
 
 func addCaptureSeeds(f *testing.F, macOnly bool) {
-	for _, path := range captureFiles(f) {
-		frames := loadCaptureFrames(f, path)
-		for k, stream := range splitCaptureStreams(frames) {
+	for _, path := range captures.Names() {
+		frames := captures.MustLoad(f, path)
+		for k, stream := range captures.Streams(frames) {
 			if !macOnly {
 				f.Add(wireBytes(stream))
 				continue
@@ -108,7 +109,7 @@ func addCaptureSeeds(f *testing.F, macOnly bool) {
 			if auth, ok := findCaptureAuth(frames, k.Conn); !ok || auth.Nonce != fuzzNonce {
 				continue
 			}
-			var macd []captureFrame
+			var macd []captures.Frame
 			for _, fr := range stream {
 				if fr.MAC != nil {
 					macd = append(macd, fr)

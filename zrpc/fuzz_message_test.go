@@ -3,6 +3,7 @@ package zrpc
 import (
 	"errors"
 	"fmt"
+	"github.com/gozeo/gozeo/internal/captures"
 	"math/big"
 	"strconv"
 	"strings"
@@ -15,13 +16,13 @@ import (
 // captures whose encoding matches (msgpack or pickle), and the PROTOCOL.md
 // vectors.
 func addMessageSeeds(f *testing.F, msgpack bool) {
-	for _, path := range captureFiles(f) {
+	for _, path := range captures.Names() {
 		if strings.Contains(path, "msgpack") != msgpack {
 			continue
 		}
-		seen := map[captureStreamKey]bool{}
-		for _, fr := range loadCaptureFrames(f, path) {
-			k := captureStreamKey{fr.Conn, fr.Dir}
+		seen := map[captures.StreamKey]bool{}
+		for _, fr := range captures.MustLoad(f, path) {
+			k := captures.StreamKey{Conn: fr.Conn, Dir: fr.Dir}
 			if seen[k] {
 				f.Add(fr.Payload)
 			}
@@ -185,4 +186,30 @@ func canonical(b *strings.Builder, v pickle.Value, depth int) {
 	default:
 		fmt.Fprintf(b, "%T:%s", v, pickle.Repr(v))
 	}
+}
+
+// bigOf returns an int or long as a *big.Int (Python 3 and msgpack have
+// one int type where Python 2 has two).
+func bigOf(v pickle.Value) (*big.Int, bool) {
+	switch v := v.(type) {
+	case *big.Int:
+		return v, true
+	case int64:
+		return big.NewInt(v), true
+	}
+	return nil, false
+}
+
+func stringish(v pickle.Value) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case pickle.Unicode:
+		return string(v), true
+	case pickle.ByteString:
+		return string(v), true
+	case pickle.Bytes:
+		return string(v), true
+	}
+	return "", false
 }

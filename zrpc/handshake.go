@@ -10,11 +10,6 @@ import (
 	"time"
 )
 
-// ErrRuok is returned by ServerHandshake when the client sent the "ruok"
-// status probe instead of a version (ZEO 4.1+, §3.3): the server answers
-// with one frame of JSON status and closes the connection.
-var ErrRuok = errors.New("zrpc: client sent the ruok status probe instead of a protocol version")
-
 // handshakeMaxFrame bounds the first frame of each side: a version string
 // has 2 to 5 bytes, and "ruok" 4. Anything bigger means the peer is not
 // doing a ZEO handshake, and saying so at once beats allocating for it.
@@ -99,56 +94,6 @@ func ClientHandshake(ctx context.Context, fr *FrameReader, fw *FrameWriter, allo
 		return Negotiation{}, err
 	}
 	return neg, nil
-}
-
-// ServerHandshake performs the server side of the version exchange as
-// generation gen: it announces gen's version, reads the client's reply and
-// applies AcceptVersion. It returns the version the connection speaks, a
-// *NegotiationError for a reply gen does not accept (real servers then
-// close the connection without a word), or ErrRuok when the client sent
-// the status probe and gen answers it. ctx bounds the exchange as in
-// ClientHandshake.
-func ServerHandshake(ctx context.Context, fr *FrameReader, fw *FrameWriter, gen Generation) (Version, error) {
-	if !gen.valid() {
-		return "", fmt.Errorf("zrpc: server handshake: unknown generation %d", gen)
-	}
-	return ServerHandshakeAnnouncing(ctx, fr, fw, gen, gen.Announce())
-}
-
-// ServerHandshakeAnnouncing is ServerHandshake with the announced version
-// chosen by the caller while gen's acceptance rule still decides: what a
-// test server needs to imitate a misconfigured server (ZEO 5's
-// ZEO_SERVER_PROTOCOL hook) or a client meeting an unexpected string.
-func ServerHandshakeAnnouncing(ctx context.Context, fr *FrameReader, fw *FrameWriter, gen Generation, announce Version) (Version, error) {
-	if !gen.valid() {
-		return "", fmt.Errorf("zrpc: server handshake: unknown generation %d", gen)
-	}
-	var accepted Version
-	err := bounded(ctx, "server", fr, fw, func() error {
-		if err := fw.WriteFrame([]byte(announce)); err != nil {
-			return &HandshakeError{Side: "server", Op: "announce version " + string(announce), Err: err}
-		}
-		if err := fw.Flush(); err != nil {
-			return &HandshakeError{Side: "server", Op: "announce version " + string(announce), Err: err}
-		}
-		raw, err := fr.readHandshakeFrame()
-		if err != nil {
-			return &HandshakeError{Side: "server", Op: "read the client's version", Err: err}
-		}
-		if string(raw) == "ruok" && gen.Ruok() {
-			return ErrRuok
-		}
-		v, err := AcceptVersion(gen, Version(raw))
-		if err != nil {
-			return err
-		}
-		accepted = v
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return accepted, nil
 }
 
 // readHandshakeFrame reads one frame under the handshake's size bound.

@@ -11,32 +11,6 @@ import (
 	"time"
 )
 
-// handshakePair runs ServerHandshake as gen and ClientHandshake with
-// allowed over a loopback TCP connection.
-func handshakePair(t *testing.T, gen Generation, allowed []Version) (Negotiation, error, Version, error) {
-	t.Helper()
-	client, server := tcpPair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var sv Version
-	var serr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sv, serr = ServerHandshake(ctx, NewFrameReader(server), NewFrameWriter(server), gen)
-		if serr != nil {
-			server.Close() // as real servers do
-		}
-	}()
-	n, cerr := ClientHandshake(ctx, NewFrameReader(client), NewFrameWriter(client), allowed)
-	if cerr != nil {
-		client.Close()
-	}
-	wg.Wait()
-	return n, cerr, sv, serr
-}
-
 func tcpPair(t *testing.T) (client, server net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,71 +37,6 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	}
 	t.Cleanup(func() { client.Close(); server.Close() })
 	return client, server
-}
-
-// Our client and our server agree on the server's version for every
-// generation.
-func TestHandshakeEveryGeneration(t *testing.T) {
-	for _, g := range Generations() {
-		n, cerr, sv, serr := handshakePair(t, g, nil)
-		if cerr != nil || serr != nil {
-			t.Errorf("%s: client %v, server %v", g, cerr, serr)
-			continue
-		}
-		if n.Chosen != g.Announce() || sv != n.Chosen || n.Server != g.Announce() {
-			t.Errorf("%s: client chose %s, server accepted %s", g, n.Chosen, sv)
-		}
-	}
-}
-
-// A restricted client against a server that cannot meet it: the client
-// refuses before replying; the server sees the connection close.
-func TestHandshakeMismatch(t *testing.T) {
-	_, cerr, _, serr := handshakePair(t, GenZ4, []Version{Z5, M5})
-	var ne *NegotiationError
-	if !errors.As(cerr, &ne) || ne.Server != Z4 {
-		t.Fatalf("client: got %v, want a NegotiationError for Z4", cerr)
-	}
-	var he *HandshakeError
-	if !errors.As(serr, &he) || !errors.Is(serr, io.EOF) || !strings.Contains(serr.Error(), "client disconnected before sending its protocol version") {
-		t.Fatalf("server: got %v", serr)
-	}
-}
-
-// A client-side mismatch reaches a server that refuses: M5 to ZEO 5.0.
-func TestHandshakeServerRefuses(t *testing.T) {
-	client, server := tcpPair(t)
-	go func() {
-		fr, fw := NewFrameReader(client), NewFrameWriter(client)
-		fr.ReadFrame()
-		fw.WriteFrame([]byte("M5"))
-		fw.Flush()
-	}()
-	_, err := ServerHandshake(context.Background(), NewFrameReader(server), NewFrameWriter(server), GenZ50)
-	if !errors.Is(err, ErrProtocolMismatch) || !strings.Contains(err.Error(), "ZEO 5.0 server announcing Z5 accepts [Z5], not M5") {
-		t.Fatalf("got %v", err)
-	}
-}
-
-func TestServerHandshakeRuok(t *testing.T) {
-	for _, c := range []struct {
-		gen  Generation
-		ruok bool
-	}{{GenZ4, true}, {GenZ51, true}, {GenZ3101, false}} {
-		client, server := tcpPair(t)
-		go func() {
-			fw := NewFrameWriter(client)
-			fw.WriteFrame([]byte("ruok"))
-			fw.Flush()
-		}()
-		_, err := ServerHandshake(context.Background(), NewFrameReader(server), NewFrameWriter(server), c.gen)
-		if c.ruok && !errors.Is(err, ErrRuok) {
-			t.Errorf("%s: got %v, want ErrRuok", c.gen, err)
-		}
-		if !c.ruok && !errors.Is(err, ErrProtocolMismatch) {
-			t.Errorf("%s: got %v, want a mismatch ('ruok' is not a version there)", c.gen, err)
-		}
-	}
 }
 
 // serveRaw starts a fake server writing raw bytes and returns the client

@@ -1,8 +1,10 @@
 // Package zrpc is the ZEO wire protocol under the storage API: how bytes
 // become messages and messages become calls, for every ZEO generation from
 // ZEO 2.0 (ZODB 3.1) to ZEO 6. It knows nothing of storage semantics: the
-// zeo package builds the storage client on it. Every piece works on either
-// end of a connection, so a test server or a proxy uses it too.
+// zeo package builds the storage client on it. Its API is the protocol a
+// client speaks; frames, encodings and connections work on either end, and
+// what only a server imitating a given ZEO release needs (its handshake
+// rules, its error-reply shapes) is kept out of it.
 //
 // # Layers
 //
@@ -16,8 +18,8 @@
 //     every call and reply. An [Encoding] turns it into a frame payload and
 //     back: a [PickleEncoding] writing in the style of one ZEO release
 //     ([PickleStyle], [Preset]; Python 2 or Python 3 dialect), or the
-//     [MsgpackEncoding] of version M5. [EncodingFor] and [ServerEncoding]
-//     pick the one a negotiated version uses. Decoding accepts every
+//     [MsgpackEncoding] of version M5. [EncodingFor] picks the one a
+//     negotiated version uses on either side. Decoding accepts every
 //     protocol and dialect; arguments and results are values of the
 //     [pickle] package's model.
 //   - Connections. A [Conn] runs calls over a framer pair and an encoding:
@@ -34,8 +36,7 @@
 // with the version the connection will speak, and a server that does not
 // accept the reply closes the connection without a word. [ClientHandshake]
 // does the client side, choosing the reply with [Negotiate] among the
-// versions the caller allows; [ServerHandshake] does the server side as a
-// given [Generation] of ZEO server would. Servers adapt to the client's
+// versions the caller allows. Servers adapt to the client's
 // version, so what a connection can do follows from the negotiated
 // version: [Version.Capabilities] and [Version.HasMethod] (calling a method
 // the server lacks makes every ZEO server drop the connection).
@@ -52,8 +53,7 @@
 // # Errors
 //
 // An exception the peer raised comes back as a [*RemoteError], whichever
-// reply shape its generation uses ([ErrorFromReply]; [ErrorReply] builds
-// replies for a server). Failures are typed and matched with errors.Is and
+// reply shape its generation uses ([ErrorFromReply]). Failures are typed and matched with errors.Is and
 // errors.As: [*NegotiationError] ([ErrProtocolMismatch]),
 // [*HandshakeError], [*FrameError] ([ErrFrameTooLarge],
 // [ErrFrameTruncated], [ErrMACMismatch], ...), [*MessageDecodeError]

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gozeo/gozeo/internal/releases"
 )
 
 // ErrProtocolMismatch is matched (errors.Is) by every *NegotiationError:
@@ -75,12 +77,7 @@ func Negotiate(server Version, allowed []Version) (Negotiation, error) {
 	if err := checkAllowed(allowed); err != nil {
 		return Negotiation{}, err
 	}
-	var gens []Generation
-	for _, g := range Generations() {
-		if g.Announce() == server {
-			gens = append(gens, g)
-		}
-	}
+	gens := releases.Announcing(string(server))
 	if len(gens) == 0 {
 		reason := fmt.Sprintf("server announced %s, which is not the version string of any ZEO release (known: %s)",
 			showVersion(server), showVersions(knownVersions[:]))
@@ -92,7 +89,7 @@ func Negotiate(server Version, allowed []Version) (Negotiation, error) {
 
 	acceptable := func(v Version) bool {
 		for _, g := range gens {
-			if !g.Accepts(v) {
+			if !g.Row().Accept.Allows(string(v)) {
 				return false
 			}
 		}
@@ -114,7 +111,7 @@ func Negotiate(server Version, allowed []Version) (Negotiation, error) {
 	if best == "" {
 		var rules []string
 		for _, g := range gens {
-			rules = append(rules, fmt.Sprintf("a %s server accepts %s", g, g.info().accept))
+			rules = append(rules, fmt.Sprintf("a %s server accepts %s", g, g.Row().Accept.Describe(showString)))
 		}
 		var fits []Version
 		for _, v := range knownVersions {
@@ -170,6 +167,8 @@ func showVersion(v Version) string {
 	}
 	return reprVersion(v)
 }
+
+func showString(s string) string { return showVersion(Version(s)) }
 
 func showVersions(vs []Version) string {
 	parts := make([]string, len(vs))

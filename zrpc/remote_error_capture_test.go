@@ -1,11 +1,7 @@
 package zrpc
 
 import (
-	"bufio"
-	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
+	"github.com/gozeo/gozeo/internal/captures"
 	"slices"
 	"strings"
 	"testing"
@@ -14,27 +10,12 @@ import (
 )
 
 // captureMessages decodes the server-to-client RPC messages of a pickle
-// capture (testdata/captures, see the workspace's shared/vectors/README.md).
-func captureMessages(t *testing.T, path string) []*Message {
+// capture.
+func captureMessages(t *testing.T, name string) []*Message {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	seenVersion := map[int]bool{}
 	var msgs []*Message
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var fr struct {
-			Conn int    `json:"conn"`
-			Dir  string `json:"dir"`
-			Hex  string `json:"hex"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &fr); err != nil {
-			t.Fatal(err)
-		}
+	for _, fr := range captures.MustLoad(t, name) {
 		if fr.Dir != "s2c" {
 			continue
 		}
@@ -42,24 +23,17 @@ func captureMessages(t *testing.T, path string) []*Message {
 			seenVersion[fr.Conn] = true
 			continue
 		}
-		payload, err := hex.DecodeString(fr.Hex)
+		v, err := pickle.Unmarshal(fr.Payload)
 		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := pickle.Unmarshal(payload)
-		if err != nil {
-			t.Fatalf("%s: decoding %s: %v", path, pickle.ReprBytes(payload[:min(len(payload), 40)]), err)
+			t.Fatalf("%s: decoding %s: %v", name, pickle.ReprBytes(fr.Payload[:min(len(fr.Payload), 40)]), err)
 		}
 		tup, ok := v.(pickle.Tuple)
 		if !ok || len(tup) != 4 {
-			t.Fatalf("%s: message %s is not a 4-tuple", path, pickle.Repr(v))
+			t.Fatalf("%s: message %s is not a 4-tuple", name, pickle.Repr(v))
 		}
 		flags, _ := pickle.AsInt(tup[1])
 		method, _ := pickle.AsText(tup[2])
 		msgs = append(msgs, &Message{ID: tup[0], Flags: Flags(flags), Method: method, Args: tup[3]})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return msgs
 }
@@ -67,19 +41,14 @@ func captureMessages(t *testing.T, path string) []*Message {
 // Real servers' replies: the error replies, and only they, are recognized,
 // with their class; the exceptions inside 3.x serialnos calls are too.
 func TestErrorFromReplyCaptures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/captures/zeo*.jsonl")
-	if len(files) == 0 {
-		t.Skip("no captures in testdata/captures")
-	}
 	const posKey, conflict = "ZODB.POSException.POSKeyError", "ZODB.POSException.ConflictError"
-	for _, path := range files {
-		name := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+	for _, name := range captures.Names() {
 		if strings.HasPrefix(name, "zeo5msgpack") || strings.Contains(name, "auth") {
 			continue // msgpack is another codec's; auth captures are MAC'd frames of the same shapes
 		}
 		t.Run(name, func(t *testing.T) {
 			var replyErrs, serialnoErrs []string
-			for _, m := range captureMessages(t, path) {
+			for _, m := range captureMessages(t, name) {
 				if e, ok := ErrorFromReply(m); ok {
 					replyErrs = append(replyErrs, e.Class)
 					if e.Class == conflict {

@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func supports(c *zeo.Client, op zeo.Operation) bool {
-	_, ok := c.Supports(op)
+	ok := c.Supports(op)
 	return ok
 }
 

@@ -121,7 +121,7 @@ func report(ctx context.Context, w io.Writer, c *zeo.Client) {
 
 	fmt.Fprintf(w, "\noperations under %s\n", s.Negotiated)
 	for _, op := range zeo.Operations() {
-		if m, ok := c.Supports(op); ok {
+		if m, ok := s.Methods[op]; ok {
 			fmt.Fprintf(w, "  %-20s yes  (%s)\n", op, m)
 		} else {
 			fmt.Fprintf(w, "  %-20s no\n", op)

@@ -1,7 +1,9 @@
 // Command quickstart shows gozeo end to end without any Python: it starts
-// the embedded ZEO test server, connects, stores and loads an object, then
-// makes two clients commit conflicting changes to show the typed
-// ConflictError, and prints what was negotiated with the server.
+// a zeotest server (a Go imitation of a real ZEO server), connects, stores
+// and loads an object, then makes two clients commit conflicting changes
+// to show the typed ConflictError, and prints what was negotiated with the
+// server. It uses only public packages, so it can be copied into any
+// module.
 //
 //	go run ./examples/quickstart                  # a ZEO 5 server (pickle)
 //	go run ./examples/quickstart -profile z308-py24  # a ZODB 3.8 server on Python 2.4
@@ -19,8 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
+	"github.com/gozeo/gozeo/zeotest"
 )
 
 func main() {
@@ -30,7 +32,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	profile := fs.String("profile", testserver.DefaultProfile, "server generation to imitate: "+strings.Join(testserver.ProfileNames(), ", "))
+	profile := fs.String("profile", string(zeotest.DefaultProfile), "server generation to imitate: "+profileNames())
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `quickstart starts an embedded ZEO test server (a Go imitation of a real
 server generation; no Python needed), connects to it with the gozeo client,
@@ -61,13 +63,13 @@ Flags:
 
 func demo(ctx context.Context, w io.Writer, profile string) error {
 	// 1. An embedded server on a loopback port.
-	srv, err := testserver.StartLocal(testserver.Options{Profile: profile})
+	srv, err := zeotest.NewServer(&zeotest.Options{Profile: zeotest.Profile(profile)})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	addr := srv.Addr()
-	fmt.Fprintf(w, "Started a test server imitating %s on %s.\n\n", srv.Profile().Release, addr)
+	fmt.Fprintf(w, "Started a test server imitating %s on %s.\n\n", srv.Profile().Release(), addr)
 
 	// 2. Connect and see what was negotiated.
 	alice, err := zeo.Dial(ctx, addr, &zeo.Options{Label: "alice"})
@@ -144,10 +146,19 @@ func demo(ctx context.Context, w io.Writer, profile string) error {
 
 	fmt.Fprintf(w, "Operations under %s:", s.Negotiated)
 	for _, op := range zeo.Operations() {
-		if _, ok := alice.Supports(op); ok {
+		if alice.Supports(op) {
 			fmt.Fprintf(w, " %s", op)
 		}
 	}
-	fmt.Fprintf(w, "\n\nTry another server generation with -profile (%s),\nor point cmd/zeoprobe at a real server.\n", strings.Join(testserver.ProfileNames(), ", "))
+	fmt.Fprintf(w, "\n\nTry another server generation with -profile (%s),\nor point cmd/zeoprobe at a real server.\n", profileNames())
 	return nil
+}
+
+// profileNames lists the server generations zeotest imitates.
+func profileNames() string {
+	var names []string
+	for _, p := range zeotest.Profiles() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
 }

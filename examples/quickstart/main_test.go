@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gozeo/gozeo/internal/testserver"
+	"github.com/gozeo/gozeo/zeotest"
 )
 
 // The README's first command must work for every server generation.
 func TestQuickstartEveryProfile(t *testing.T) {
-	for _, p := range testserver.ProfileNames() {
-		t.Run(p, func(t *testing.T) {
+	for _, p := range zeotest.Profiles() {
+		t.Run(string(p), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := run([]string{"-profile", p}, &out, &errOut); code != 0 {
+			if code := run([]string{"-profile", string(p)}, &out, &errOut); code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut.String())
 			}
 			for _, want := range []string{"the server announced", "Loaded object", "*zeo.ConflictError", "errors.Is(err, zeo.ErrConflict) = true", "Bob was told"} {

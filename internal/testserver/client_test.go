@@ -174,7 +174,7 @@ func (c *testClient) waitClosed() {
 // getAuthProtocol, as the reference client does).
 func (c *testClient) register(srv *Server) {
 	c.t.Helper()
-	if !srv.Profile().zeo5() {
+	if srv.Profile().caps().GetAuthProtocol {
 		c.mustCall("getAuthProtocol")
 	}
 	c.mustCall("register", "1", false)

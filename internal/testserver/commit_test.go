@@ -72,7 +72,7 @@ func TestWriteConflict(t *testing.T) {
 			b.store(p, 2, 1, base, mappingRecord("b")) // stale serial
 			v, err := b.call("vote", int64(2))
 			var re *zrpc.RemoteError
-			if p.zeo5() {
+			if p.caps().StoreResultsInVote {
 				if !errors.As(err, &re) {
 					t.Fatalf("ZEO 5 vote: %s %v, want a ConflictError reply", pickle.Repr(v), err)
 				}
@@ -132,7 +132,7 @@ func TestReadConflict(t *testing.T) {
 			c.notify("checkCurrentSerialInTransaction", oidArg(1), pickle.Bytes(old.Bytes()), int64(1))
 			_, err := c.call("vote", int64(1))
 			var class string
-			if p.zeo5() {
+			if p.caps().StoreResultsInVote {
 				class = remoteClass(t, err)
 			} else {
 				sn := c.pending()[0]
@@ -175,7 +175,7 @@ func TestUndoForms(t *testing.T) {
 					t.Fatalf("undo returned %s, want (tid, [oid])", pickle.Repr(r))
 				}
 				a.mustCall("vote", int64(3))
-			case p.zeo5():
+			case p.caps().StoreResultsInVote:
 				a.notify("undoa", id, int64(3))
 				if oids, _ := pickle.AsTuple(a.mustCall("vote", int64(3))); len(oids) != 1 {
 					t.Fatalf("vote after undoa returned %s, want [oid]", pickle.Repr(oids))

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -44,13 +45,13 @@ func (s *Server) serveConn(nc net.Conn) {
 	fw := zrpc.NewFrameWriter(fc)
 
 	faults := s.currentFaults()
-	announce := s.prof.Generation.Announce()
+	announce := s.prof.Announce()
 	if faults.Announce != "" {
 		announce = faults.Announce
 	}
-	v, err := zrpc.ServerHandshakeAnnouncing(ctx, fr, fw, s.prof.Generation, announce)
+	v, err := zrpcserver.Handshake(ctx, fc, fr, fw, s.prof.Generation, announce)
 	switch {
-	case errors.Is(err, zrpc.ErrRuok):
+	case errors.Is(err, zrpcserver.ErrRuok):
 		s.answerRuok(fw, log)
 		fc.Close()
 		return

@@ -3,7 +3,9 @@ package testserver
 import (
 	"errors"
 	"fmt"
+	"slices"
 
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"
 )
@@ -31,10 +33,10 @@ type serverEncoding struct {
 func newServerEncoding(p Profile, v zrpc.Version) *serverEncoding {
 	var inner zrpc.Encoding
 	if p.OldStyleExceptions && p.PickleProtocol == 1 {
-		inner = zrpc.NewPickleEncoding(zrpc.ZEO24Server.Style())
+		inner = zrpc.NewPickleEncoding(zrpcserver.ZEO24Server)
 	} else {
 		// Includes ZEO 2 / ZODB 3.2: protocol 0 with classic exceptions.
-		inner = zrpc.ServerEncoding(p.Generation, v, p.dialect())
+		inner = zrpcserver.ServerEncoding(p.Generation, v, p.dialect())
 	}
 	return &serverEncoding{Encoding: inner, prof: p, pickle: inner.Name() != "msgpack"}
 }
@@ -117,22 +119,10 @@ func (p Profile) checkReadable(payload []byte) error {
 // allowedGlobal is the server's find_global: which globals a client may
 // name in a message (PROTOCOL.md §5.2).
 func (p Profile) allowedGlobal(module, name string) bool {
-	switch {
-	case module == "ZopeUndo.Prefix":
+	if module == "ZopeUndo.Prefix" {
 		return true
-	case p.Generation == 0:
-		return false
-	case p.zeo5():
-		// ZEO 5.4+ / 6.
-		switch module {
-		case "zodbpickle", "builtins", "copy_reg", "__builtin__":
-			return true
-		}
-	case p.Announce() == zrpc.Z308:
-		// 3.8.2+: only objects marked __no_side_effects__.
-		return module == "ZODB.POSException" && name == "_recon"
 	}
-	return false
+	return slices.Contains(p.FindGlobal, module) || slices.Contains(p.FindGlobal, module+"."+name)
 }
 
 // findNonASCII returns the first py2 string holding a byte ≥ 0x80 in v.

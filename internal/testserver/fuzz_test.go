@@ -1,11 +1,12 @@
 package testserver
 
 import (
+	"github.com/gozeo/gozeo/internal/captures"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"
 )
@@ -20,11 +21,10 @@ const probeID = 987654
 // is answered or the connection is closed. Seeds are the client frames of
 // the real-server captures.
 func FuzzServerMessage(f *testing.F) {
-	files, _ := filepath.Glob("testdata/captures/*.jsonl")
-	for _, file := range files {
-		for _, fr := range loadCapture(f, file) {
-			if fr.Dir == "c2s" && len(fr.payload) > 5 {
-				f.Add(fr.payload)
+	for _, name := range captures.Names() {
+		for _, fr := range captures.MustLoad(f, name) {
+			if fr.Dir == "c2s" && len(fr.Payload) > 5 {
+				f.Add(fr.Payload)
 			}
 		}
 	}
@@ -79,7 +79,7 @@ func fuzzOne(t *testing.T, srv *Server, payload []byte) {
 		fw.WriteFrame(p)
 		fw.Flush()
 	}()
-	enc := zrpc.ServerEncoding(srv.prof.Generation, v, srv.prof.dialect())
+	enc := zrpcserver.ServerEncoding(srv.prof.Generation, v, srv.prof.dialect())
 	for {
 		frame, err := fr.ReadFrame()
 		if err != nil {

@@ -89,7 +89,7 @@ func (srv *Server) broadcast(ev store.Commit) {
 			inv = append(inv, invalidated{oid: oid})
 		}
 	}
-	if len(inv) == 0 && !srv.prof.zeo5() {
+	if len(inv) == 0 && !srv.prof.caps().EmptyInvalidations {
 		return
 	}
 	srv.invq.push(ev.TID, inv)

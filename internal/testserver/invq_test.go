@@ -119,7 +119,7 @@ func TestEmptyTransactionInvalidation(t *testing.T) {
 			tid, _ := a.commit(srv, 2, map[uint64]zodb.TID{1: base}, mappingRecord("v2"))
 
 			m := b.next()
-			if srv.Profile().zeo5() {
+			if srv.Profile().caps().EmptyInvalidations {
 				if args := m.Args.(pickle.Tuple); m.Method != "invalidateTransaction" || asTID(t, args[0]) != empty || len(b.oidSet(args[1])) != 0 {
 					t.Fatalf("got %s%s, want invalidateTransaction(%s, [])", m.Method, pickle.Repr(m.Args), empty)
 				}

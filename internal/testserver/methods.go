@@ -137,7 +137,9 @@ func (s *session) lookup(name string) (methodFunc, error) {
 	registered := s.registered
 	s.mu.Unlock()
 	p := s.prof
-	if p.zeo5() {
+	if p.caps().RegisterFirst {
+		// ZEO 5 dispatches from two fixed sets: register alone before
+		// registration, registered_methods after.
 		if !registered && name != "register" {
 			return nil, &dropError{"method " + name + " called before register (ZEO 5 allows only register)"}
 		}
@@ -152,7 +154,7 @@ func (s *session) lookup(name string) (methodFunc, error) {
 		has = s.srv.auth != nil
 	case s.adapter && adapterMethods[name]:
 		has = true
-	case name == "undo" && p.caps().UndoAsync:
+	case name == "undo" && !p.caps().UndoSync:
 		has = true // ZEO 3.10+/4 keep undo, raising NotImplementedError
 	case p.PreMVCC && mvccMethods[name]:
 		has = false

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
 	"github.com/gozeo/gozeo/pickle"
-	"github.com/gozeo/gozeo/zrpc"
 )
 
 // register(storage_id, read_only): select the storage. None on ZEO ≤ 4,
@@ -90,12 +89,11 @@ func (s *session) getInfo(c *call, args pickle.Tuple) (pickle.Value, error) {
 	set("size", p.size(info.Size))
 	set("name", text(info.Name))
 	switch {
-	case p.zeo5():
-		// ZEO 5 tests the peer's digits against "310": always true.
-		set("supportsUndo", info.SupportsUndo)
 	case p.caps().UndoAsync:
-		// 3.10+/4.x: undo is offered only to peers that can use undoa.
-		set("supportsUndo", info.SupportsUndo && !s.peer.IsZEO5() && s.peer >= zrpc.Z310)
+		// 3.10+: undo is offered only to peers that can use undoa (ZEO
+		// 5 compares the peer's digits with "310", which its peers
+		// always pass).
+		set("supportsUndo", info.SupportsUndo && s.peer.Capabilities().UndoAsync)
 	default:
 		// FileStorage's supportsUndo() returns 1.
 		set("supportsUndo", boolInt(info.SupportsUndo))
@@ -106,7 +104,7 @@ func (s *session) getInfo(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if p.PreMVCC {
 		set("supportsTransactionalUndo", boolInt(info.SupportsUndo))
 	}
-	if !p.zeo5() {
+	if p.caps().ExtensionMethods {
 		set("extensionMethods", s.extensionMethods())
 	}
 	if p.Announce().HasMethod("record_iternext") {
@@ -331,7 +329,7 @@ func (s *session) undoEntries(firstV, lastV pickle.Value, spec *pickle.Dict) (pi
 	}
 	// 3.10+/4.x bind undoLog to a stub returning () when get_info says
 	// no undo, which it does for peers older than Z310.
-	if s.prof.caps().UndoAsync && !s.prof.zeo5() && (s.peer.IsZEO5() || s.peer < zrpc.Z310) {
+	if s.prof.caps().UndoAsync && !s.peer.Capabilities().UndoAsync {
 		return pickle.Tuple{}, nil
 	}
 	var filter func(store.UndoEntry) bool

@@ -5,9 +5,9 @@ import (
 	"reflect"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
-	"github.com/gozeo/gozeo/zrpc"
 )
 
 // resolvedSerial is ZODB ≤ 4's ResolvedSerial: the serialnos entry of an
@@ -174,7 +174,7 @@ func (s *session) undoa(c *call, args pickle.Tuple) (pickle.Value, error) {
 // which takes the commit lock at once. 3.10+ keep the name and raise
 // NotImplementedError.
 func (s *session) undo(c *call, args pickle.Tuple) (pickle.Value, error) {
-	if s.prof.caps().UndoAsync {
+	if !s.prof.caps().UndoSync {
 		return nil, s.prof.builtinErr("NotImplementedError")
 	}
 	return s.undoNow(c, "undo", args, func(tid zodb.TID, oids []zodb.OID) pickle.Value {
@@ -240,7 +240,7 @@ func (s *session) vote(c *call, args pickle.Tuple) (pickle.Value, error) {
 	s.mu.Lock()
 	answered := t.voted != nil || t.report != nil
 	switch {
-	case t.voting && (!answered || s.prof.caps().UndoAsync || s.prof.zeo5()):
+	case t.voting && (!answered || s.prof.caps().VoteOnce):
 		// 3.10+ hold the commit lock after a vote, failed or not.
 		state := "waiting"
 		if answered {
@@ -332,13 +332,13 @@ func (s *session) voteFailed(t *txnInfo, id pickle.Value, err error) (pickle.Val
 	}
 	var ve *store.VoteError
 	if s.prof.caps().StoreResultsInVote || !errors.As(err, &ve) {
-		if s.prof.zeo5() || s.prof.caps().UndoAsync {
+		if s.prof.caps().VoteFailureAborts {
 			s.abortTxn(id)
 		}
 		return nil, err
 	}
 	items := s.serialnos(ve.TID, ve.Applied)
-	*items = append(*items, zrpc.SerialnosItem(oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))))
+	*items = append(*items, zrpcserver.SerialnosItem(oidValue(ve.OID), s.prof.exception(s.prof.pyErrorFrom(ve.Err))))
 	return s.report(t, items)
 }
 

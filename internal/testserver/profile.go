@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -23,7 +24,7 @@ type Profile struct {
 	// Release says what real server the profile imitates.
 	Release string
 	// Generation gives the announced version and the acceptance rule.
-	Generation zrpc.Generation
+	Generation zrpcserver.Generation
 	// Python is the major version of the Python the server ran on: 2 or 3.
 	// It decides the pickle dialect (py2 str vs py3 bytes/text), what the
 	// server can decode, and the module of builtin exceptions.
@@ -63,6 +64,13 @@ type Profile struct {
 	// get_info still reports supportsTransactionalUndo (PROTOCOL.md §3.6,
 	// §7.1). Clients tell the two apart by that key.
 	PreMVCC bool
+	// FindGlobal lists the globals, besides ZopeUndo.Prefix, that the
+	// server's unpickler lets a client name in a message: "module" for a
+	// whole module, "module.name" for one global (docs/protocol.md,
+	// Encodings). ZODB 3.8.2+ admits only objects marked
+	// __no_side_effects__ (_recon); ZEO 5.4+ a few builtin modules; the
+	// others none.
+	FindGlobal []string
 	// SupportsVersions is the value of get_info()['supportsVersions'] on
 	// servers that report it (ZODB 3.3 – 3.8, whose FileStorage says 1);
 	// nil when the key is absent.
@@ -70,14 +78,11 @@ type Profile struct {
 }
 
 // Announce returns the version the profile's server sends first.
-func (p Profile) Announce() zrpc.Version { return p.Generation.Announce() }
+func (p Profile) Announce() zrpc.Version { return zrpcserver.Announce(p.Generation) }
 
 // caps are the capabilities of the profile's own protocol version: what
 // the server has, whatever the peer negotiated.
 func (p Profile) caps() zrpc.Capabilities { return p.Announce().Capabilities() }
-
-// zeo5 reports whether the profile is a ZEO 5/6 server.
-func (p Profile) zeo5() bool { return p.Announce().IsZEO5() }
 
 // builtins is the module of Python's builtin exceptions on the profile's
 // Python.
@@ -97,7 +102,7 @@ var profiles = []Profile{
 		// undo(trans_id) of ZEO 2 (the version's clients use
 		// transactionalUndo).
 		Name: "z201-py24", Release: "ZODB 3.2 (ZEO 2.2) on Python 2.4",
-		Generation: zrpc.GenZ201, Python: 2, PickleProtocol: 0,
+		Generation: zrpcserver.GenZ201, Python: 2, PickleProtocol: 0,
 		OldStyleExceptions: true, PreMVCC: true,
 		CountOneWay: true, SupportsVersions: int64(1),
 	},
@@ -105,55 +110,61 @@ var profiles = []Profile{
 		// Versions everywhere, no blobs, getSerial instead of getTid, no
 		// record_iternext; exceptions are classic instances.
 		Name: "z303-py24", Release: "ZODB 3.3.1 – 3.7 (ZEO 3.3 – 3.7) on Python 2.4",
-		Generation: zrpc.GenZ303, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ303, Python: 2, PickleProtocol: 1,
 		OldStyleExceptions: true,
 		CountOneWay:        true, SupportsVersions: int64(1),
 	},
 	{
 		Name: "z308-py24", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.4",
-		Generation: zrpc.GenZ308, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ308, Python: 2, PickleProtocol: 1,
 		OldStyleExceptions: true, ConflictData: true,
-		CountOneWay: true, SupportsVersions: int64(1),
+		CountOneWay: true, SupportsVersions: int64(1), FindGlobal: z308Globals,
 	},
 	{
 		// The captures' 3.8 server ran on Python 2.7, which pickles
 		// exceptions new-style through ZODB 3.8's _recon.
 		Name: "z308-py27", Release: "ZODB 3.8 (ZEO 3.8) on Python 2.7",
-		Generation: zrpc.GenZ308, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ308, Python: 2, PickleProtocol: 1,
 		ExceptionMessage: true, ConflictData: true,
-		CountOneWay: true, SupportsVersions: int64(1),
+		CountOneWay: true, SupportsVersions: int64(1), FindGlobal: z308Globals,
 	},
 	{
 		Name: "z309-py26", Release: "ZODB 3.9 (ZEO 3.9) on Python 2.6",
-		Generation: zrpc.GenZ309, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ309, Python: 2, PickleProtocol: 1,
 		VersionAdapter: true, CountOneWay: true, InvalidateDeleted: true,
 	},
 	{
 		Name: "z3101-py27", Release: "ZODB 3.10.7 / ZEO 4.0 – 4.1 on Python 2.7",
-		Generation: zrpc.GenZ3101, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ3101, Python: 2, PickleProtocol: 1,
 		VersionAdapter: true,
 	},
 	{
 		Name: "z4-py27", Release: "ZEO 4.2 – 4.3 on Python 2.7",
-		Generation: zrpc.GenZ4, Python: 2, PickleProtocol: 1,
+		Generation: zrpcserver.GenZ4, Python: 2, PickleProtocol: 1,
 		VersionAdapter: true,
 	},
 	{
 		Name: "z4-py3", Release: "ZEO 4.2 – 4.3 on Python 3",
-		Generation: zrpc.GenZ4, Python: 3, PickleProtocol: 3,
+		Generation: zrpcserver.GenZ4, Python: 3, PickleProtocol: 3,
 		VersionAdapter: true,
 	},
 	{
 		Name: "z5-py3", Release: "ZEO 5.2.2+ / 6 on Python 3, pickle",
-		Generation: zrpc.GenZ51, Python: 3, PickleProtocol: 3,
-		InvalidateNewObjects: true, InfoAlways: true,
+		Generation: zrpcserver.GenZ51, Python: 3, PickleProtocol: 3,
+		InvalidateNewObjects: true, InfoAlways: true, FindGlobal: zeo5Globals,
 	},
 	{
 		Name: "m5-py3", Release: "ZEO 5.2.2+ / 6 on Python 3, msgpack",
-		Generation: zrpc.GenM51, Python: 3, PickleProtocol: 3,
-		InvalidateNewObjects: true, InfoAlways: true,
+		Generation: zrpcserver.GenM51, Python: 3, PickleProtocol: 3,
+		InvalidateNewObjects: true, InfoAlways: true, FindGlobal: zeo5Globals,
 	},
 }
+
+// The unpicklers' allowed globals (Profile.FindGlobal).
+var (
+	z308Globals = []string{"ZODB.POSException._recon"}
+	zeo5Globals = []string{"zodbpickle", "builtins", "copy_reg", "__builtin__"}
+)
 
 // DefaultProfile is the profile used when Options.Profile is empty.
 const DefaultProfile = "z5-py3"

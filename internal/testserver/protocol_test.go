@@ -97,7 +97,7 @@ func TestOneWayErrorLoggedOrDisconnect(t *testing.T) {
 			// storea without a transaction raises StorageTransactionError.
 			c.store(p, 99, 1, zodb.ZeroTID, mappingRecord("x"))
 			_, err := c.call("lastTransaction")
-			if p.zeo5() {
+			if p.caps().OneWayErrorsDisconnect {
 				if !errors.Is(err, zrpc.ErrDisconnected) {
 					t.Fatalf("ZEO 5 kept the connection after a failing one-way call: %v", err)
 				}
@@ -281,11 +281,11 @@ func TestRegisterReturns(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := dial(t, srv)
-		if !srv.Profile().zeo5() {
+		if srv.Profile().caps().GetAuthProtocol {
 			c.mustCall("getAuthProtocol")
 		}
 		v := c.mustCall("register", "1", false)
-		if srv.Profile().zeo5() {
+		if srv.Profile().caps().RegisterReturnsTID {
 			if asTID(t, v) != tid {
 				t.Fatalf("%s: register returned %s, want the last tid %s", profile, pickle.Repr(v), tid)
 			}
@@ -293,7 +293,7 @@ func TestRegisterReturns(t *testing.T) {
 			t.Fatalf("%s: register returned %s, want None", profile, pickle.Repr(v))
 		}
 		_, err = c.call("register", "1", false)
-		if srv.Profile().zeo5() {
+		if srv.Profile().caps().RegisterFirst {
 			// register is not among ZEO 5's registered methods.
 			if !errors.Is(err, zrpc.ErrDisconnected) {
 				t.Fatalf("%s: second register: %v, want the client dropped", profile, err)

@@ -1,17 +1,14 @@
 package testserver
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"github.com/gozeo/gozeo/internal/captures"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -24,8 +21,7 @@ import (
 )
 
 // The replay tests prove the server against real ones: for every capture
-// of PROTOCOL.md's vectors (testdata/captures, copied from
-// the workspace's shared/vectors), a scripted client sends the captured client's
+// of real servers (internal/captures), a scripted client sends the captured client's
 // frames to the profile of the same generation, translating the oids and
 // tids it learned from earlier replies, and every frame the server sends
 // must have the shape of the captured server's frame: same message id,
@@ -55,17 +51,15 @@ const (
 )
 
 func TestReplayCaptures(t *testing.T) {
-	files, err := filepath.Glob("testdata/captures/*.jsonl")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/captures: %v", err)
-	}
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".jsonl")
+	for _, name := range captures.Names() {
+		if reconnectScenario(name) {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			for _, cp := range captureProfiles {
 				if strings.HasPrefix(name, cp.prefix) {
-					replayCapture(t, file, cp.profile, cp.auth)
+					replayCapture(t, name, cp.profile, cp.auth)
 					return
 				}
 			}
@@ -74,39 +68,17 @@ func TestReplayCaptures(t *testing.T) {
 	}
 }
 
-// capFrame is one frame of a capture.
-type capFrame struct {
-	Conn    int    `json:"conn"`
-	Dir     string `json:"dir"`
-	Hex     string `json:"hex"`
-	MAC     string `json:"mac"`
-	payload []byte
-}
-
-func loadCapture(t testing.TB, path string) []capFrame {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var frames []capFrame
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var fr capFrame
-		if err := json.Unmarshal(sc.Bytes(), &fr); err != nil {
-			t.Fatalf("%s: %v", path, err)
+// reconnectScenario reports the captures of a client reconnecting
+// (longgap, shortgap, reconnect): they span server restarts, which a
+// single scripted connection cannot replay, and zeo's reconnection tests
+// use them.
+func reconnectScenario(name string) bool {
+	for _, s := range []string{"-longgap", "-shortgap", "-reconnect"} {
+		if strings.HasSuffix(name, s) {
+			return true
 		}
-		if fr.payload, err = hex.DecodeString(fr.Hex); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		frames = append(frames, fr)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return frames
+	return false
 }
 
 var setupLine = regexp.MustCompile(`\[setup\] oids=\[([^\]]*)\] rev1 tid=([0-9a-f]{16}) rev2 tid=([0-9a-f]{16})`)
@@ -114,9 +86,9 @@ var setupLine = regexp.MustCompile(`\[setup\] oids=\[([^\]]*)\] rev1 tid=([0-9a-
 // seedFromLog recreates the objects the capture's unrecorded setup
 // connection wrote (two revisions of each, in two transactions) and
 // returns the mapping of the captured oids and tids to ours.
-func seedFromLog(t *testing.T, srv *Server, logPath string, ids *idMap) {
+func seedFromLog(t *testing.T, srv *Server, name string, ids *idMap) {
 	t.Helper()
-	logText, err := os.ReadFile(logPath)
+	logText, err := captures.Log(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,17 +212,17 @@ type replayConn struct {
 	macOn   [2]bool // reader, writer
 }
 
-func replayCapture(t *testing.T, path, profile string, auth bool) {
+func replayCapture(t *testing.T, name, profile string, auth bool) {
 	opts := Options{Profile: profile}
 	if auth {
 		opts.Auth = &Auth{Realm: captureRealm, Users: map[string]string{captureUser: capturePassword}}
 	}
 	srv := Start(t, opts)
-	msgpackCapture := strings.Contains(path, "msgpack")
+	msgpackCapture := strings.Contains(name, "msgpack")
 	ids := newIDMap()
-	seedFromLog(t, srv, strings.TrimSuffix(path, ".jsonl")+".log", ids)
+	seedFromLog(t, srv, name, ids)
 
-	frames := loadCapture(t, path)
+	frames := captures.MustLoad(t, name)
 	active := make(map[int]bool) // connections the captured client used
 	for _, f := range frames {
 		if f.Dir == "c2s" {
@@ -287,11 +259,11 @@ func replayCapture(t *testing.T, path, profile string, auth bool) {
 
 // send replays a client frame, with our ids and, for auth_response, an
 // answer to our challenge.
-func (rc *replayConn) send(t *testing.T, where string, f capFrame, handshake, mp bool, ids *idMap) {
+func (rc *replayConn) send(t *testing.T, where string, f captures.Frame, handshake, mp bool, ids *idMap) {
 	t.Helper()
-	payload := f.payload
+	payload := f.Payload
 	if !handshake {
-		m := decodeCaptured(t, where, f.payload, mp)
+		m := decodeCaptured(t, where, f.Payload, mp)
 		rc.methods[pickle.Repr(m.ID)] = m.Method
 		id, c1 := ids.substitute(m.ID)
 		args, c2 := ids.substitute(m.Args)
@@ -299,10 +271,10 @@ func (rc *replayConn) send(t *testing.T, where string, f capFrame, handshake, mp
 			args, c2 = rc.authAnswer(t, where, args), true
 		}
 		if c1 || c2 {
-			payload = encodeLike(t, where, f.payload, mp, &zrpc.Message{ID: id, Flags: m.Flags, Method: m.Method, Args: args})
+			payload = encodeLike(t, where, f.Payload, mp, &zrpc.Message{ID: id, Flags: m.Flags, Method: m.Method, Args: args})
 		}
 	}
-	if f.MAC != "" && !rc.macOn[1] {
+	if f.MAC != nil && !rc.macOn[1] {
 		rc.fw.SetMACKey(zrpc.DigestSessionKey(rc.hup, rc.nonce))
 		rc.macOn[1] = true
 	}
@@ -328,29 +300,29 @@ func (rc *replayConn) authAnswer(t *testing.T, where string, args pickle.Value) 
 
 // expect reads the server's next frame on the connection and compares it
 // with the captured one.
-func (rc *replayConn) expect(t *testing.T, where string, f capFrame, handshake, mp bool, ids *idMap) {
+func (rc *replayConn) expect(t *testing.T, where string, f captures.Frame, handshake, mp bool, ids *idMap) {
 	t.Helper()
-	if f.MAC != "" && !rc.macOn[0] {
+	if f.MAC != nil && !rc.macOn[0] {
 		rc.fr.SetMACKey(zrpc.DigestSessionKey(rc.hup, rc.nonce))
 		rc.macOn[0] = true
 	}
 	rc.nc.SetReadDeadline(time.Now().Add(waitTimeout))
 	got, err := rc.fr.ReadFrame()
 	if err != nil {
-		t.Fatalf("%s: reading the server's frame: %v (expected %s)", where, err, describeCaptured(f.payload, mp))
+		t.Fatalf("%s: reading the server's frame: %v (expected %s)", where, err, describeCaptured(f.Payload, mp))
 	}
 	if handshake {
-		if !bytes.Equal(got, f.payload) {
-			t.Fatalf("%s: server announced %q, the real server %q", where, got, f.payload)
+		if !bytes.Equal(got, f.Payload) {
+			t.Fatalf("%s: server announced %q, the real server %q", where, got, f.Payload)
 		}
 		return
 	}
-	want := decodeCaptured(t, where, f.payload, mp)
+	want := decodeCaptured(t, where, f.Payload, mp)
 	have := decodeCaptured(t, where, got, mp)
 	if !mp {
 		// The flags' Python type (int or bool) is part of a release's
 		// style: compare it in the raw tuples.
-		wt, ht := rawTuple(t, f.payload), rawTuple(t, got)
+		wt, ht := rawTuple(t, f.Payload), rawTuple(t, got)
 		if fmt.Sprintf("%T", wt[1]) != fmt.Sprintf("%T", ht[1]) {
 			t.Errorf("%s: flags %s, the real server %s", where, pickle.Repr(ht[1]), pickle.Repr(wt[1]))
 		}

@@ -27,11 +27,11 @@ var errClientReply = errors.New("testserver: the imitated server drops a client 
 //     any other reply, since '.reply' is not one of its methods.
 func (p Profile) checkClientReply(m *zrpc.Message) error {
 	switch {
-	case p.zeo5():
+	case p.caps().IgnoresMinusOne:
 		if !isMinusOne(m.ID) {
 			return fmt.Errorf("%w: reply to msgid %s is not the heartbeat and '.reply' is no ZEO 5 method", errClientReply, pickle.Repr(m.ID))
 		}
-	case p.caps().UndoAsync: // 3.10 and 4.x
+	case p.caps().AssertsHeartbeat:
 		if m.Flags != 0 || !isMinusOne(m.ID) || !pickle.IsNone(m.Args) {
 			return fmt.Errorf("%w: (%s, %d, '.reply', %s) fails the 3.10/4.x assertion that a client reply is the heartbeat (-1, 0, '.reply', None)",
 				errClientReply, pickle.Repr(m.ID), m.Flags, pickle.Repr(m.Args))

@@ -75,7 +75,7 @@ func TestCallWithMsgidMinusOne(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := c.call("vote", int64(1))
-			if srv.Profile().zeo5() {
+			if srv.Profile().caps().IgnoresMinusOne {
 				if remoteClass(t, err) != "ZODB.POSException.StorageTransactionError" {
 					t.Fatalf("vote after an ignored tpc_begin: %v, want StorageTransactionError", err)
 				}

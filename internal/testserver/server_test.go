@@ -70,8 +70,8 @@ func TestAddrTakesOverAClosedServersPort(t *testing.T) {
 	}
 	c = dial(t, srv)
 	c.register(srv)
-	if c.server != srv.Profile().Generation.Announce() {
-		t.Fatalf("the client at %s met %q, want the new server's %q", addr, c.server, srv.Profile().Generation.Announce())
+	if c.server != srv.Profile().Announce() {
+		t.Fatalf("the client at %s met %q, want the new server's %q", addr, c.server, srv.Profile().Announce())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver/store"
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
 	"github.com/gozeo/gozeo/zrpc"
@@ -79,12 +80,11 @@ type txnInfo struct {
 func newSession(srv *Server, v zrpc.Version, fc *faultConn, log *slog.Logger) *session {
 	s := &session{srv: srv, prof: srv.prof, peer: v, fc: fc, log: log, iters: make(map[int64]*iterState)}
 	s.ctx, s.cancel = context.WithCancel(srv.ctx)
-	older := !v.IsZEO5() && v < zrpc.Z309
 	switch {
-	case s.prof.zeo5():
 	case s.prof.VersionAdapter:
-		s.adapter = older
-		s.versionAPI = older
+		// Peers that speak the version API get the adapter.
+		s.adapter = v.Capabilities().VersionsAPI
+		s.versionAPI = s.adapter
 	default:
 		s.versionAPI = s.prof.caps().VersionsAPI
 	}
@@ -159,7 +159,7 @@ func (s *session) handle(m *zrpc.Message) {
 	if s.log.Enabled(s.ctx, slog.LevelDebug) {
 		s.log.Debug("testserver: call", "method", c.name, "msgid", pickle.Repr(c.id), "one_way", c.async, "frame", s.frames)
 	}
-	if s.prof.zeo5() && isMinusOne(c.id) {
+	if s.prof.caps().IgnoresMinusOne && isMinusOne(c.id) {
 		// ZEO 5 takes any message with msgid -1 for the client's
 		// keep-alive and ignores it, whatever its method.
 		s.log.Debug("testserver: ignoring a call with msgid -1 (ZEO 5 keep-alive rule)", "method", c.name)
@@ -237,7 +237,7 @@ func (s *session) oneWayFailed(c *call, err error) {
 func (s *session) replyError(c *call, err error) {
 	pe := s.prof.pyErrorFrom(err)
 	s.log.Debug("testserver: call raised", "method", c.name, "exception", pe.Error())
-	m := zrpc.ErrorReply(c.id, s.prof.exception(pe), zrpc.ErrorShapeFor(s.prof.Announce()))
+	m := zrpcserver.ErrorReply(c.id, s.prof.exception(pe), zrpcserver.ErrorShapeFor(s.prof.Announce()))
 	if err := s.conn.Send(s.ctx, m); err != nil {
 		s.log.Debug("testserver: error reply not sent", "method", c.name, "err", err)
 	}
