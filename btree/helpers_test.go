@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -45,6 +46,10 @@ type memDB struct {
 	data    map[zodb.OID][]byte         // encoded records (from a database)
 	stored  map[zodb.OID]*record.Record // what Store stored (read your writes)
 	nextOID uint64
+	// encode, when set, makes Store write the record as bytes in these
+	// pickle options (as a storage would keep it) instead of keeping the
+	// state as given.
+	encode *pickle.EncoderOptions
 
 	loads, loadManys, objects int
 }
@@ -108,6 +113,17 @@ func (m *memDB) NewOID(ctx context.Context) (zodb.OID, error) {
 func (m *memDB) Store(oid zodb.OID, class string, state pickle.Value) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.encode != nil {
+		dot := strings.LastIndexByte(class, '.')
+		meta := pickle.Global{Module: class[:dot], Name: class[dot+1:]}
+		data, err := record.Encode(meta, state, *m.encode)
+		if err != nil {
+			return err
+		}
+		m.data[oid] = data
+		delete(m.stored, oid)
+		return nil
+	}
 	m.stored[oid] = &record.Record{Class: class, State: state}
 	return nil
 }
@@ -229,4 +245,23 @@ func canon(t testing.TB, v any) string {
 	}
 	data, _ = json.Marshal(x)
 	return string(data)
+}
+
+// depth returns the number of levels of a tree: 1 for a lone bucket or a
+// tree of one bucket, 2 for a root over buckets, ...
+func depth(t testing.TB, tr *Tree) int {
+	t.Helper()
+	ctx := context.Background()
+	o, err := tr.load(ctx, tr.oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := 1
+	for o.node != nil && len(o.node.Children) > 0 && o.node.Children[0].Inline == nil {
+		if o, err = tr.load(ctx, o.node.Children[0].OID); err != nil {
+			t.Fatal(err)
+		}
+		d++
+	}
+	return d
 }

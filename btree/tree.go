@@ -90,6 +90,8 @@ type object struct {
 	oid    zodb.OID
 	node   *TreeState   // a BTree or TreeSet object
 	bucket *BucketState // a Bucket or Set object, or an inline bucket
+	// owner is the tree whose state holds an inline bucket.
+	owner *object
 }
 
 // parse checks that rec is a node or bucket of the tree's family and reads
@@ -99,7 +101,7 @@ func (t *Tree) parse(oid zodb.OID, rec *record.Record) (*object, error) {
 		return nil, &StateError{OID: oid, Reason: "the loader returned no record"}
 	}
 	fam, kind, ok := ParseClass(rec.Class)
-	fits := ok && fam == t.fam && kind.IsSet() == t.kind.IsSet() &&
+	fits := ok && fam.Prefix == t.fam.Prefix && kind.IsSet() == t.kind.IsSet() &&
 		(oid != t.oid || kind == t.kind) && // the root keeps its class
 		(t.kind.IsTree() || oid == t.oid) // a lone bucket has no children
 	if !fits {
@@ -108,9 +110,9 @@ func (t *Tree) parse(oid zodb.OID, rec *record.Record) (*object, error) {
 	o := &object{oid: oid}
 	var err error
 	if kind.IsTree() {
-		o.node, err = ParseTreeState(fam, kind, rec.State)
+		o.node, err = ParseTreeState(t.fam, kind, rec.State)
 	} else {
-		o.bucket, err = ParseBucketState(fam, kind, rec.State)
+		o.bucket, err = ParseBucketState(t.fam, kind, rec.State)
 	}
 	if err != nil {
 		var se *StateError
@@ -134,7 +136,7 @@ func (t *Tree) load(ctx context.Context, oid zodb.OID) (*object, error) {
 func (t *Tree) child(ctx context.Context, n *object, i int) (*object, error) {
 	c := n.node.Children[i]
 	if c.Inline != nil {
-		return &object{oid: n.oid, bucket: c.Inline}, nil
+		return &object{oid: n.oid, bucket: c.Inline, owner: n}, nil
 	}
 	return t.load(ctx, c.OID)
 }

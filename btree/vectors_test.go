@@ -32,6 +32,9 @@ func TestVectorsItems(t *testing.T) {
 				if tr.Class() != want.Class {
 					t.Errorf("%s: class %s, want %s", oidHex, tr.Class(), want.Class)
 				}
+				if err := tr.Check(ctx); err != nil {
+					t.Errorf("%s: Check: %v", oidHex, err)
+				}
 				n, err := tr.Len(ctx)
 				if err != nil || n != want.Len {
 					t.Errorf("%s %s: Len = %d, %v; want %d", oidHex, want.Class, n, err, want.Len)
