@@ -80,8 +80,11 @@ func (t *Tree) Ref() pickle.PersistentRef { return refTo(t.oid, t.Class()) }
 // refTo is the (oid, class) reference ZODB writes for objects whose class
 // has no __getnewargs__, as BTrees' classes have not.
 func refTo(oid zodb.OID, class string) pickle.PersistentRef {
+	if class == "" {
+		return pickle.PersistentRef{ID: pickle.Bytes(oid.Bytes())}
+	}
 	dot := strings.LastIndexByte(class, '.')
-	g := pickle.Global{Module: class[:dot], Name: class[dot+1:]}
+	g := pickle.Global{Module: class[:max(dot, 0)], Name: class[dot+1:]}
 	return pickle.PersistentRef{ID: pickle.Tuple{pickle.Bytes(oid.Bytes()), g}}
 }
 
