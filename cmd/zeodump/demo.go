@@ -7,6 +7,7 @@ import (
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
 )
@@ -149,13 +150,7 @@ func persistentRef(oid zodb.OID, class pickle.Global) pickle.PersistentRef {
 	return pickle.PersistentRef{ID: pickle.Tuple{pickle.Bytes(oid.Bytes()), class}}
 }
 
-// zodbRecord writes a record as ZODB's ObjectWriter does: one pickler with
-// its memo on, dumping the class metadata (class, None) and then the state.
+// zodbRecord writes a record of class with the metadata (class, None).
 func zodbRecord(opts pickle.EncoderOptions, class pickle.Global, state pickle.Value) ([]byte, error) {
-	enc := pickle.NewEncoder(opts)
-	data, err := enc.Append(nil, pickle.Tuple{class, pickle.None})
-	if err != nil {
-		return nil, err
-	}
-	return enc.Append(data, state)
+	return record.Encode(pickle.Tuple{class, pickle.None}, state, opts)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
 )
@@ -63,14 +64,14 @@ func (d *dumper) printRevision(oid zodb.OID, rev zeo.Revision) {
 // printRecord prints a record's class and state, or why it cannot be
 // decoded, or its hex dump with -raw. It returns the decoded record (nil
 // if it is not one) so that a graph walk can follow its references.
-func (d *dumper) printRecord(data []byte, indent string) *record {
+func (d *dumper) printRecord(data []byte, indent string) *record.Record {
 	if d.raw {
 		for line := range strings.Lines(hex.Dump(data)) {
 			fmt.Fprint(d.w, indent, line)
 		}
 		return nil
 	}
-	rec, err := decodeRecord(data)
+	rec, err := record.Decode(data)
 	if err != nil {
 		fmt.Fprintf(d.w, "%scannot decode the record: %v\n", indent, err)
 		fmt.Fprintf(d.w, "%s(%d bytes, starting %s; -raw shows them all)\n", indent, len(data), hexPrefix(data, 16))
@@ -191,7 +192,7 @@ func (d *dumper) walkGraph(ctx context.Context, asOf *zodb.TID, limit int) error
 		d.printRevision(oid, rev)
 		rec := d.printRecord(rev.Data, "  ")
 		if d.raw {
-			rec, _ = decodeRecord(rev.Data) // -raw still follows references
+			rec, _ = record.Decode(rev.Data) // -raw still follows references
 		}
 		fmt.Fprintln(d.w)
 		if rec == nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 )
 
 // Limits of the pretty printer. A decoded pickle is bounded by its input
@@ -179,7 +180,7 @@ func (p *printer) object(o *pickle.Object, indent string, depth int) {
 func (p *printer) inline(v pickle.Value) (string, bool) {
 	switch v := v.(type) {
 	case pickle.PersistentRef:
-		return parseRef(v.ID).String(), true
+		return record.ParseRef(v.ID).String(), true
 	case string:
 		if len(v) > prettyMaxString {
 			return fmt.Sprintf("%s... (%d bytes)", pickle.Repr(v[:prettyMaxString]), len(v)), true

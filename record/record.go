@@ -1,4 +1,4 @@
-package main
+package record
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 	"github.com/gozeo/gozeo/pickle"
 )
 
-// record is a ZODB data record taken apart: ZODB's ObjectWriter pickles the
+// Record is a ZODB data record taken apart: ZODB's ObjectWriter pickles the
 // class metadata and then the object's state with one pickler, so the record
 // is two consecutive pickles sharing one memo (the state pickle may refer to
 // memo entries of the class pickle).
-type record struct {
+type Record struct {
 	// Class is "module.Name" of the object's class, "" when the class
 	// pickle has none of the forms ZODB writes (ClassMeta then shows it).
 	Class string
@@ -24,27 +24,27 @@ type record struct {
 	// State is the object's state (__getstate__), usually a dict.
 	State pickle.Value
 	// Refs are the persistent references of the record, in pickle order.
-	Refs []ref
+	Refs []Ref
 	// Trailing counts bytes after the state pickle, which ZODB never
 	// writes.
 	Trailing int
 }
 
-// errNoState reports a record that holds a class pickle and nothing else.
-var errNoState = errors.New("the record ends after the class pickle (no state pickle)")
+// ErrNoState reports a record that holds a class pickle and nothing else.
+var ErrNoState = errors.New("the record ends after the class pickle (no state pickle)")
 
-// decodeRecord decodes both pickles of a record with one decoder, so that
+// Decode decodes both pickles of a record with one decoder, so that
 // the memo is shared as it was when the record was written. Nothing in the
 // record is executed or imported: classes stay symbolic and persistent
 // references are collected, not loaded.
-func decodeRecord(data []byte) (*record, error) {
+func Decode(data []byte) (*Record, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty record")
 	}
-	var rec record
+	var rec Record
 	dec := pickle.NewDecoder(data, &pickle.DecoderOptions{
 		PersistentLoad: func(pid pickle.Value) (pickle.Value, error) {
-			rec.Refs = append(rec.Refs, parseRef(pid))
+			rec.Refs = append(rec.Refs, ParseRef(pid))
 			return nil, nil // keep the PersistentRef in the value
 		},
 	})
@@ -56,7 +56,7 @@ func decodeRecord(data []byte) (*record, error) {
 	rec.Class, rec.ClassArgs = classOf(meta)
 	state, err := dec.Decode()
 	if errors.Is(err, io.EOF) {
-		return nil, errNoState
+		return nil, ErrNoState
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state pickle: %w", err)
@@ -71,14 +71,14 @@ func decodeRecord(data []byte) (*record, error) {
 // classes with __getnewargs__; a persistent class may be given as a
 // (module, name) tuple instead of a Global.
 func classOf(meta pickle.Value) (name string, args pickle.Value) {
-	if name := className(meta); name != "" {
+	if name := ClassName(meta); name != "" {
 		return name, nil
 	}
 	t, ok := meta.(pickle.Tuple)
 	if !ok || len(t) != 2 {
 		return "", nil
 	}
-	name = className(t[0])
+	name = ClassName(t[0])
 	if name == "" {
 		return "", nil
 	}
@@ -88,9 +88,9 @@ func classOf(meta pickle.Value) (name string, args pickle.Value) {
 	return name, t[1]
 }
 
-// className returns "module.Name" for a Global or a (module, name) pair of
+// ClassName returns "module.Name" for a Global or a (module, name) pair of
 // strings, and "" for anything else.
-func className(v pickle.Value) string {
+func ClassName(v pickle.Value) string {
 	switch v := v.(type) {
 	case pickle.Global:
 		return v.String()

@@ -1,4 +1,4 @@
-package main
+package record
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"github.com/gozeo/gozeo/zodb"
 )
 
-// ref is a persistent reference of a ZODB record, read from the persistent
+// Ref is a persistent reference of a ZODB record, read from the persistent
 // id in the forms ZODB's serialize module writes:
 //
 //	oid                                 a plain reference (classes with __getnewargs__)
@@ -17,7 +17,7 @@ import (
 //	['w', (oid,)], ['w', (oid, db)]     a persistent weak reference
 //	['n', (db, oid)]                    a reference into another database
 //	['m', (db, oid, class)]             the same, with the class
-type ref struct {
+type Ref struct {
 	OID zodb.OID
 	// HasOID is false for a persistent id none of the forms match (ID
 	// then shows it).
@@ -32,14 +32,15 @@ type ref struct {
 	ID pickle.Value
 }
 
-// parseRef reads a persistent id.
-func parseRef(pid pickle.Value) ref {
-	r := ref{ID: pid}
+// ParseRef reads a persistent id in any of the forms above; an id none of
+// them match comes back with HasOID false.
+func ParseRef(pid pickle.Value) Ref {
+	r := Ref{ID: pid}
 	switch id := pid.(type) {
 	case pickle.Tuple:
 		if len(id) == 2 {
 			if oid, ok := oidOf(id[0]); ok {
-				r.OID, r.HasOID, r.Class = oid, true, className(id[1])
+				r.OID, r.HasOID, r.Class = oid, true, ClassName(id[1])
 			}
 		}
 	case *pickle.List:
@@ -52,7 +53,7 @@ func parseRef(pid pickle.Value) ref {
 
 // parseList reads the list forms of persistent ids: weak and cross-database
 // references.
-func (r *ref) parseList(l []pickle.Value) {
+func (r *Ref) parseList(l []pickle.Value) {
 	if len(l) == 1 {
 		r.OID, r.HasOID = oidOf(l[0])
 		r.Weak = r.HasOID
@@ -79,7 +80,7 @@ func (r *ref) parseList(l []pickle.Value) {
 	case kind == "m" && len(args) == 3:
 		r.Database, _ = pickle.AsText(args[0])
 		r.OID, r.HasOID = oidOf(args[1])
-		r.Class = className(args[2])
+		r.Class = ClassName(args[2])
 	}
 }
 
@@ -95,11 +96,11 @@ func oidOf(v pickle.Value) (zodb.OID, bool) {
 
 // Local reports whether the reference points into the same database, so
 // that a graph walk can follow it.
-func (r ref) Local() bool { return r.HasOID && r.Database == "" }
+func (r Ref) Local() bool { return r.HasOID && r.Database == "" }
 
 // String shows the reference as the dump prints it:
 // "-> oid 0x01 (persistent.mapping.PersistentMapping)".
-func (r ref) String() string {
+func (r Ref) String() string {
 	if !r.HasOID {
 		return "-> persistent id " + pickle.Repr(r.ID)
 	}
