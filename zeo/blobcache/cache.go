@@ -235,8 +235,15 @@ func (c *Cache) added(n int64) {
 	go func() {
 		defer c.wg.Done()
 		defer c.checking.Store(false)
-		if _, err := c.shrink(context.Background(), false); err != nil {
-			c.log.Warn("blobcache: size check failed", "dir", c.dir, "err", err)
+		for {
+			if _, err := c.shrink(context.Background(), false); err != nil {
+				c.log.Warn("blobcache: size check failed", "dir", c.dir, "err", err)
+			}
+			// Downloads that finished meanwhile could not start a check.
+			if c.loaded.Load() < c.checkBytes() {
+				return
+			}
+			c.loaded.Store(0)
 		}
 	}()
 }
