@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/zeo/blobcache"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -35,7 +36,8 @@ type Client struct {
 
 	inval   *invalHub
 	cache   *cache
-	lastTID atomic.Uint64 // highest tid delivered: connect tid, invalidations, catch-ups, own commits
+	blobs   *blobcache.Cache // nil without Options.BlobDir or with SharedBlobDir
+	lastTID atomic.Uint64    // highest tid delivered: connect tid, invalidations, catch-ups, own commits
 
 	loads loadTable
 	// maxTIDArg is MaxTID as a call argument, boxed once: every ZEO 5
@@ -112,6 +114,13 @@ func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 
 		maxTIDArg: pickle.Bytes(append([]byte(nil), MaxTID[:]...)),
 	}
+	if o.BlobDir != "" && !o.SharedBlobDir {
+		bc, err := blobcache.Open(o.BlobDir, blobcache.Options{MaxBytes: o.BlobCacheSize, Logger: o.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("zeo: Options.BlobDir: %w", err)
+		}
+		c.blobs = bc
+	}
 	c.life, c.endLife = context.WithCancel(context.Background())
 	c.closing = c.life.Done()
 	c.inval = newInvalHub(o.SubscriptionBuffer, c.log, c.advance)
@@ -120,6 +129,9 @@ func Dial(ctx context.Context, address string, opts *Options) (*Client, error) {
 	s, err := c.connectFirst(ctx)
 	if err != nil {
 		c.finish(err)
+		if c.blobs != nil {
+			c.blobs.Close()
+		}
 		return nil, err
 	}
 	c.superWG.Add(1)
@@ -141,6 +153,9 @@ func (c *Client) Close() error {
 		}
 		c.superWG.Wait()
 		c.finish(ErrClosed)
+		if c.blobs != nil {
+			c.blobs.Close()
+		}
 	})
 	return nil
 }

@@ -101,7 +101,14 @@
 // transaction known at subscription time, across reconnects too (see
 // Catchup and Reset above).
 //
-// # Not yet
+// # Blobs
 //
-// Blobs (sendBlob, storeBlob*) are not handled.
+// From ZODB 3.8 (Z308) on, an object whose record is a ZODB.blob.Blob has a
+// file. [Client.LoadBlob] opens a blob revision: the server streams it in
+// 59000-byte chunks straight into a file of the client's blob directory
+// (Options.BlobDir, bounded by Options.BlobCacheSize and shareable by
+// several processes: package blobcache), or, with Options.SharedBlobDir,
+// the client reads the server's own directory. [Transaction.StoreBlob]
+// sends a blob from an io.Reader with its record, in constant memory. See
+// docs/protocol.md, Blobs, for the calls.
 package zeo

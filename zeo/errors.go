@@ -160,6 +160,9 @@ type NotFoundError struct {
 	// Before is set for LoadBefore: there is no revision older than it
 	// (the server answered None, not an exception).
 	Before TID
+	// Blob is set for LoadBlob: the revision's blob file is missing
+	// (Serial names the revision).
+	Blob bool
 	// Method is the server method that reported it.
 	Method  string
 	Server  string
@@ -171,6 +174,8 @@ type NotFoundError struct {
 func (e *NotFoundError) Error() string {
 	var what string
 	switch {
+	case e.Blob:
+		what = fmt.Sprintf("no blob for revision %s of oid %s (not a blob, no such revision, or packed away)", e.Serial.Repr(), e.OID.Repr())
 	case e.Before != (TID{}):
 		what = fmt.Sprintf("oid %s has no revision before %s (it was created at or after that transaction)", e.OID.Repr(), e.Before.ReadableRepr())
 	case e.Serial != (TID{}):
@@ -305,10 +310,16 @@ type UnsupportedError struct {
 	Version Version
 	// Since lists the versions that have the method.
 	Since []Version
+	// Reason, when set, says why the operation is unavailable although
+	// the version has the method (a storage without a blob directory).
+	Reason string
 }
 
 // Error says what is missing and which versions have it.
 func (e *UnsupportedError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("zeo: %s is not supported: %s; nothing was sent", e.Op, e.Reason) + where(e.Server, e.Version)
+	}
 	msg := fmt.Sprintf("zeo: %s is not supported by %s", e.Op, e.Version)
 	if e.Method != "" {
 		msg += fmt.Sprintf(" (no %s method)", e.Method)

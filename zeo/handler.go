@@ -65,7 +65,7 @@ func (c *Client) handle(s *session, m *zrpc.Message) {
 		// current revisions on such a session.
 		c.log.Debug("zeo: ignoring server call", "method", m.Method)
 	case "receiveBlobStart", "receiveBlobChunk", "receiveBlobStop":
-		c.log.Debug("zeo: ignoring blob transfer (blobs are not supported yet)", "method", m.Method)
+		s.blobs.receive(c.log, m.Method, args)
 	default:
 		c.log.Debug("zeo: unknown server call", "method", m.Method, "flags", m.Flags)
 	}

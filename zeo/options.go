@@ -101,6 +101,24 @@ type Options struct {
 	// off. See the package documentation for what it holds.
 	CacheSize int64
 
+	// BlobDir is the client's blob directory, ClientStorage's blob_dir:
+	// where LoadBlob puts the blob files it downloads (and StoreBlob the
+	// ones it commits), in ZEO's "zeocache" layout, which several clients
+	// may share (see package blobcache). "" means none: LoadBlob then
+	// fails with ErrNoBlobDir, StoreBlob still works.
+	BlobDir string
+
+	// BlobCacheSize bounds the bytes of blob files kept in BlobDir
+	// (ClientStorage's blob_cache_size): least recently used files that
+	// no reader has open are removed. 0 means no bound, as in ZEO.
+	BlobCacheSize int64
+
+	// SharedBlobDir says BlobDir is the server's own blob directory, seen
+	// through a shared file system (ClientStorage's shared_blob_dir):
+	// LoadBlob reads the server's files directly and StoreBlob writes the
+	// blob there and sends only its name (storeBlobShared).
+	SharedBlobDir bool
+
 	// OnStatus, when set, is called at every change of the connection's
 	// status (see [StatusEvent]), one call at a time and in order, from a
 	// goroutine of the client's (Dial's caller's for the first

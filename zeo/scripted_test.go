@@ -95,6 +95,9 @@ type scriptedServer struct {
 	// at once (endVerify after endZeoVerify), since a client may wait for
 	// them before its next call.
 	endConns bool
+	// check, when set, sees each call of the client with the recorded
+	// call it was matched to; an error fails the replay.
+	check func(got, recorded *zrpc.Message) error
 
 	mu      sync.Mutex
 	errs    []error
@@ -265,6 +268,11 @@ func (s *scriptedServer) serve(nc net.Conn, frames []*capFrame, last bool) error
 		}
 		rec := rest[match].msg
 		cursor = match + 1
+		if s.check != nil {
+			if err := s.check(m, rec); err != nil {
+				return fmt.Errorf("%s: %w", m.Method, err)
+			}
+		}
 		if oneWay {
 			if s.endConns {
 				// The server calls recorded before the next reply.

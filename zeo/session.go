@@ -29,7 +29,8 @@ type session struct {
 	connectTID    TID
 	tls           bool
 	info          *infoState
-	verify        verification // cache verification in progress (≤ ZEO 4)
+	verify        verification  // cache verification in progress (≤ ZEO 4)
+	blobs         blobTransfers // sendBlob downloads in progress
 }
 
 // connect runs the session flow of PROTOCOL.md §6 for the negotiated

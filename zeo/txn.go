@@ -70,6 +70,16 @@ type Transaction struct {
 	results []StoreResult // from serialnos (≤ 4.x), appended by the handler
 	voteErr error
 	lostErr error // set when the connection was lost before tpc_finish
+
+	// blobMu is held by the one goroutine sending a blob's chunk
+	// sequence, so that two StoreBlobs never interleave (ZEO#150).
+	blobMu sync.Mutex
+	// broken is set when a blob's chunk sequence was cut off: the server
+	// holds a partial blob, so the transaction can only be aborted.
+	broken error
+	// blobFiles are the blobs stored, written to the blob cache as they
+	// were sent; Finish moves them into place under the new tid.
+	blobFiles []pendingBlob
 }
 
 // storedData is one Store, kept so that an uncertain commit can be
@@ -284,6 +294,11 @@ func (tx *Transaction) Vote(ctx context.Context) ([]StoreResult, error) {
 		tx.mu.Unlock()
 		return nil, err
 	}
+	if tx.broken != nil {
+		err := tx.broken
+		tx.mu.Unlock()
+		return nil, err
+	}
 	switch tx.state {
 	case txnVoted, txnFinishing:
 		rs, err := tx.results, tx.voteErr
@@ -426,6 +441,9 @@ func (tx *Transaction) Finish(ctx context.Context) (TID, error) {
 				c.inval.publish(Invalidation{TID: t, OIDs: changed, Local: true})
 			}
 		}}, "tpc_finish", tx.id)
+		if t, ok := asTID(v); ok && err == nil {
+			tx.adoptBlobs(t)
+		}
 		tx.release()
 		done <- finishResult{v, err}
 	}()
@@ -500,6 +518,7 @@ func (tx *Transaction) release() {
 	}
 	tx.state = txnDone
 	tx.mu.Unlock()
+	tx.dropBlobFiles()
 	c := tx.c
 	c.txnMu.Lock()
 	if c.curTxn == tx {

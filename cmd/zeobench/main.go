@@ -46,6 +46,7 @@ type config struct {
 	timeout time.Duration
 	opts    *zeo.Options
 	work    workload
+	blobs   *blobWorkload // -blob: the blob workload instead
 }
 
 // maxDataset bounds objects × size: the embedded server keeps everything
@@ -65,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 		cfg.addr = addr
+	}
+	if cfg.blobs != nil {
+		return runBlobs(ctx, cfg, stdout, stderr)
 	}
 
 	clients, err := connect(ctx, cfg)
@@ -174,6 +178,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.Var(&cache, "cache", "client object cache `SIZE` per connection: bytes, or with a unit (512KiB, 20MiB, 1GB); off or negative: no cache, every load reaches the server (see above); 0 or default: the client's default, 20 MiB")
 	dist := fs.String("dist", distUniform, "how workers pick objects: uniform (all alike) or zipf (object k with probability ∝ 1/(1+k)^s, a read-mostly hot set)")
 	zipfS := fs.Float64("zipf-s", defaultZipfS, "exponent s of -dist zipf, over 1: the larger, the smaller the hot set")
+	var blobs blobSizes
+	fs.Var(&blobs, "blob", "run the blob workload instead: blob `SIZES`, comma-separated (e.g. 1MiB,100MiB): stores and downloads of blobs of each size, MB/s, beside plain loads of records of the same size (see -blob-rounds)")
+	blobRounds := fs.Int("blob-rounds", 3, "blobs stored and loaded per -blob size")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `zeobench measures a ZEO server of any generation under load. It creates
 -objects objects whose records are -size bytes, then runs -c workers for -d:
@@ -258,6 +265,14 @@ Flags:
 		return usage("%v", err)
 	}
 	opts.CacheSize = int64(cache)
+	if len(blobs) > 0 {
+		if *blobRounds < 1 {
+			return usage("-blob-rounds must be at least 1")
+		}
+		opts.CacheSize = -1
+		return &config{addr: conn.Addr, profile: *profile, conns: 1, timeout: conn.Timeout, opts: opts,
+			blobs: &blobWorkload{sizes: blobs, rounds: *blobRounds}}, 0
+	}
 	cfg := &config{
 		addr: conn.Addr, profile: *profile, conns: *conns, objects: *objects, timeout: conn.Timeout, opts: opts,
 		work: workload{workers: *workers, duration: *duration, maxOps: *maxOps, ratio: *ratio, size: *size, seed: *seedFlag,

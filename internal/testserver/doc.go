@@ -28,7 +28,10 @@
 // clone of the store taken earlier (store.Store.Clone) for one restored
 // from an older backup.
 //
-// Known gaps: no blobs (the blob methods raise Unsupported), no restorea;
+// Blobs (Z308+) live in a real directory in ZODB's bushy layout
+// ([Server.BlobDir]) and travel in 59000-byte chunks both ways.
+//
+// Known gaps: no restorea;
 // no invalidation-age (getInvalidations answers from the queue only, as
 // with the option's default); ZODB 3.9's synchronous undo after a store
 // that failed fails itself, where the real server still undoes and the

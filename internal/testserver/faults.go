@@ -50,6 +50,9 @@ func (s *session) applyFaults(c *call) bool {
 		case FaultDelayReply:
 			c.delay = r.Delay
 			return false
+		case FaultCutTransfer:
+			c.cut = true
+			return false
 		case FaultStall:
 			s.fc.stall()
 			<-s.conn.Done()

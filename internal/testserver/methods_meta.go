@@ -112,7 +112,7 @@ func (s *session) getInfo(c *call, args pickle.Tuple) (pickle.Value, error) {
 		set("supports_record_iternext", true)
 	}
 	if p.caps().Iterators {
-		set("interfaces", storageInterfaces())
+		set("interfaces", storageInterfaces(s.srv.blobs != nil))
 	}
 	return d, nil
 }
@@ -138,8 +138,12 @@ func boolInt(b bool) int64 {
 // captured servers list them. (IStorageRestoreable is listed like
 // FileStorage's although restorea is refused here: clients only look at
 // the list to decide on iteration and undo.)
-func storageInterfaces() pickle.Tuple {
-	pairs := [][2]string{
+func storageInterfaces(blobs bool) pickle.Tuple {
+	var pairs [][2]string
+	if blobs {
+		pairs = append(pairs, [2]string{"ZODB.interfaces", "IBlobStorageRestoreable"}, [2]string{"ZODB.interfaces", "IBlobStorage"})
+	}
+	pairs = append(pairs, [][2]string{
 		{"ZODB.interfaces", "IStorageRestoreable"},
 		{"ZODB.interfaces", "IStorageIteration"},
 		{"ZODB.interfaces", "IStorageUndoable"},
@@ -147,7 +151,7 @@ func storageInterfaces() pickle.Tuple {
 		{"ZODB.interfaces", "IExternalGC"},
 		{"ZODB.interfaces", "IStorage"},
 		{"zope.interface", "Interface"},
-	}
+	}...)
 	t := make(pickle.Tuple, len(pairs))
 	for i, p := range pairs {
 		t[i] = pickle.Tuple{text(p[0]), text(p[1])}

@@ -274,6 +274,9 @@ func (s *session) vote(c *call, args pickle.Tuple) (pickle.Value, error) {
 		if aborted || s.ctx.Err() != nil {
 			return nil, errDeferred // aborted while waiting: no answer, as in ZEO
 		}
+		if err == nil {
+			err = s.placeBlobs(t, res.TID)
+		}
 		if err != nil {
 			return s.voteFailed(t, id, err)
 		}
@@ -410,6 +413,7 @@ func (s *session) abortTxn(id pickle.Value) {
 	if t == nil {
 		return
 	}
+	t.dropBlobs()
 	st.Abort(id)
 	s.srv.stats.aborts.Add(1)
 	s.srv.stats.activeTxns.Add(-1)

@@ -59,6 +59,15 @@ type Options struct {
 	Addr string
 	// Logger receives the server's diagnostics; nil discards them.
 	Logger *slog.Logger
+	// BlobDir is the server's blob directory, in ZODB's bushy layout, for
+	// profiles whose generation has blobs (Z308+); default a temporary
+	// directory removed at Close. A shared-blob-dir client
+	// (zeo.Options.SharedBlobDir) points at it: see [Server.BlobDir].
+	BlobDir string
+	// NoBlobs serves a storage without a blob directory, as a FileStorage
+	// configured without blob-dir: the blob methods raise Unsupported and
+	// get_info lists no IBlobStorage.
+	NoBlobs bool
 	// Faults are injected from the start; [Server.SetFaults] changes them
 	// later.
 	Faults Faults
@@ -133,6 +142,10 @@ const (
 	// FaultGarbage writes bytes that are not a frame (a length prefix far
 	// beyond any real message, then noise) and closes the connection.
 	FaultGarbage
+	// FaultCutTransfer, on a sendBlob, sends receiveBlobStart and about
+	// half of the blob's chunks, then closes the connection: a transfer
+	// cut in the middle.
+	FaultCutTransfer
 )
 
 // String names the action.
@@ -150,6 +163,8 @@ func (a FaultAction) String() string {
 		return "corrupt-frame"
 	case FaultGarbage:
 		return "garbage"
+	case FaultCutTransfer:
+		return "cut-transfer"
 	}
 	return "FaultAction(?)"
 }

@@ -34,6 +34,7 @@ type Server struct {
 	auth  *authState // nil without authentication
 	tls   *tls.Config
 	stats stats
+	blobs *blobDir // nil without blobs
 
 	faults atomic.Pointer[Faults]
 	invq   invalidationQueue
@@ -95,6 +96,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Auth != nil {
 		if s.auth, err = s.setupAuth(opts.Auth); err != nil {
+			s.runCleanup()
+			s.cancel()
+			return nil, err
+		}
+	}
+	if prof.caps().Blobs && !opts.NoBlobs {
+		if s.blobs, err = s.openBlobDir(opts.BlobDir); err != nil {
 			s.runCleanup()
 			s.cancel()
 			return nil, err

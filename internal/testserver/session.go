@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -57,6 +58,9 @@ type session struct {
 	iters      map[int64]*iterState
 	nextIter   int64
 	verifying  bool
+
+	blobTemp *os.File   // storeBlobStart's file, until storeBlobEnd
+	blobSend sync.Mutex // one sendBlob stream at a time per connection
 }
 
 // txnInfo is what the protocol layer tracks of the client's transaction,
@@ -75,6 +79,10 @@ type txnInfo struct {
 	undone []zodb.OID // oids of a synchronous undo (ZODB ≤ 3.9)
 	// invalidated is what the commit invalidates, computed at tpc_finish.
 	invalidated []invalidated
+	// blobs are the blob files stored, moved into the blob directory at
+	// vote; placed are where they went, removed again on abort.
+	blobs  []pendingBlob
+	placed []string
 }
 
 func newSession(srv *Server, v zrpc.Version, fc *faultConn, log *slog.Logger) *session {
@@ -106,9 +114,13 @@ func (s *session) kill(cause error) {
 func (s *session) end() {
 	s.cancel()
 	s.mu.Lock()
-	st, open := s.st, s.txn != nil
+	st, open, t := s.st, s.txn != nil, s.txn
 	s.txn = nil
 	s.mu.Unlock()
+	s.dropBlobTemp()
+	if t != nil {
+		t.dropBlobs()
+	}
 	if open {
 		s.srv.stats.aborts.Add(1)
 		s.srv.stats.activeTxns.Add(-1)
@@ -140,6 +152,7 @@ type call struct {
 	name  string
 	async bool
 	delay time.Duration // FaultDelayReply: hold the reply this long
+	cut   bool          // FaultCutTransfer: break off the blob transfer
 }
 
 // errDeferred is returned by a method that answers later, from another

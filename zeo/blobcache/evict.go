@@ -1,0 +1,142 @@
+package blobcache
+
+import (
+	"cmp"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// oidDirName matches the oid directories of the zeocache layout.
+var oidDirName = regexp.MustCompile(`^[0-9]+$`)
+
+// Usage returns the bytes and number of the blob files in the cache.
+func (c *Cache) Usage() (bytes int64, files int, err error) {
+	entries, err := c.scan()
+	for _, e := range entries {
+		bytes += e.size
+	}
+	return bytes, len(entries), err
+}
+
+// Shrink evicts least recently used blob files until the cache is below
+// its bound by a tenth of it (ClientStorage's target), skipping files that
+// are open for reading and directories where a download is in progress.
+// It waits for a size check running in another process or goroutine. It
+// returns the bytes left; with no bound it removes nothing.
+func (c *Cache) Shrink(ctx context.Context) (int64, error) {
+	return c.shrink(ctx, true)
+}
+
+type cacheEntry struct {
+	rel   string // relative to the cache dir
+	size  int64
+	atime time.Time
+}
+
+func (c *Cache) shrink(ctx context.Context, wait bool) (int64, error) {
+	if c.max <= 0 {
+		n, _, err := c.Usage()
+		return n, err
+	}
+	target := max(c.max-c.checkBytes(), 0)
+	attempt := filepath.Join(c.dir, "check_size.attempt")
+	unlock, err := lockFile(ctx, filepath.Join(c.dir, "check_size.lock"), wait)
+	if err != nil {
+		return 0, err
+	}
+	if unlock == nil {
+		// Another process is checking: ask it to go round once more.
+		if f, err := os.Create(attempt); err == nil {
+			f.Close()
+		}
+		c.log.Debug("blobcache: another process is checking the size", "dir", c.dir)
+		return 0, nil
+	}
+	defer unlock()
+	for {
+		entries, err := c.scan()
+		if err != nil {
+			return 0, err
+		}
+		var size int64
+		for _, e := range entries {
+			size += e.size
+		}
+		slices.SortFunc(entries, func(a, b cacheEntry) int { return a.atime.Compare(b.atime) })
+		for _, e := range entries {
+			if size <= target {
+				break
+			}
+			if ctx.Err() != nil {
+				return size, ctx.Err()
+			}
+			if c.evict(ctx, e) {
+				size -= e.size
+			}
+		}
+		c.log.Debug("blobcache: size checked", "dir", c.dir, "bytes", size, "target", target)
+		if err := os.Remove(attempt); err == nil {
+			continue // someone asked for another pass meanwhile
+		}
+		return size, nil
+	}
+}
+
+// evict removes one file unless it is busy.
+func (c *Cache) evict(ctx context.Context, e cacheEntry) bool {
+	path := filepath.Join(c.dir, e.rel)
+	unlock, err := lockFile(ctx, filepath.Join(filepath.Dir(path), ".lock"), false)
+	if err != nil || unlock == nil {
+		c.log.Debug("blobcache: skipping a file in a locked directory", "file", e.rel)
+		return false
+	}
+	defer unlock()
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if ok, err := flock(f, true); err != nil || !ok {
+		c.log.Debug("blobcache: skipping a file open for reading", "file", e.rel)
+		return false
+	}
+	if err := os.Remove(path); err != nil {
+		return false
+	}
+	return true
+}
+
+// scan lists the committed blob files.
+func (c *Cache) scan() ([]cacheEntry, error) {
+	dirs, err := os.ReadDir(c.dir)
+	if err != nil {
+		return nil, &DirError{Dir: c.dir, Op: "list the cache", Err: err}
+	}
+	var out []cacheEntry
+	for _, d := range dirs {
+		if !d.IsDir() || !oidDirName.MatchString(d.Name()) {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(c.dir, d.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			if !strings.HasSuffix(f.Name(), blobSuffix) || !f.Type().IsRegular() {
+				continue
+			}
+			fi, err := f.Info()
+			if err != nil {
+				continue
+			}
+			out = append(out, cacheEntry{rel: filepath.Join(d.Name(), f.Name()), size: fi.Size(), atime: accessTime(fi)})
+		}
+	}
+	slices.SortFunc(out, func(a, b cacheEntry) int { return cmp.Compare(a.rel, b.rel) })
+	return out, nil
+}
