@@ -15,7 +15,7 @@ import (
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// The blob captures (zrpc/testdata/captures/*-blob{store,load}.jsonl): a
+// The blob captures (internal/captures/testdata/*-blob{store,load}.jsonl): a
 // real client stored a 153600-byte blob in one transaction, and another
 // loaded it with an empty blob cache. Their .log files give the blob's
 // sha1 and the committed tids.
