@@ -25,18 +25,18 @@ func (s *Server) livePage(ctx context.Context, w http.ResponseWriter, r *http.Re
 // script puts every string into the page as text (textContent), never as
 // markup.
 type feedEvent struct {
-	Kind    string     `json:"kind"` // "hello", "commit", "status", "ended"
-	TID     string     `json:"tid,omitempty"`
-	Time    string     `json:"time,omitempty"`
-	Href    string     `json:"href,omitempty"`
-	OIDs    []feedOID  `json:"oids,omitempty"`
-	More    int        `json:"more,omitempty"`
-	Local   bool       `json:"local,omitempty"`
-	Catchup bool       `json:"catchup,omitempty"`
-	Reset   bool       `json:"reset,omitempty"`
-	Status  string     `json:"status,omitempty"`
-	Server  string     `json:"server,omitempty"`
-	Message string     `json:"message,omitempty"`
+	Kind    string    `json:"kind"` // "hello", "commit", "status", "ended"
+	TID     string    `json:"tid,omitempty"`
+	Time    string    `json:"time,omitempty"`
+	Href    string    `json:"href,omitempty"`
+	OIDs    []feedOID `json:"oids,omitempty"`
+	More    int       `json:"more,omitempty"`
+	Local   bool      `json:"local,omitempty"`
+	Catchup bool      `json:"catchup,omitempty"`
+	Reset   bool      `json:"reset,omitempty"`
+	Status  string    `json:"status,omitempty"`
+	Server  string    `json:"server,omitempty"`
+	Message string    `json:"message,omitempty"`
 }
 
 type feedOID struct {

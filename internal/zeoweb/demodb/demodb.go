@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
@@ -68,7 +69,7 @@ func Seed(ctx context.Context, srv *testserver.Server) (*Demo, error) {
 	if p.Python == 2 {
 		opts.Dialect = pickle.Python2
 	}
-	c, err := zeo.Dial(ctx, srv.Addr(), &zeo.Options{Label: "zeoweb-demo-writer", Reconnect: zeo.ReconnectPolicy{Disabled: true}})
+	c, err := zeo.Dial(ctx, srv.Addr(), &zeo.Options{Label: "zeoweb-demo-writer", Reconnect: zeo.ReconnectPolicy{MinDelay: 50 * time.Millisecond, MaxDelay: time.Second}})
 	if err != nil {
 		return nil, err
 	}
