@@ -198,7 +198,8 @@ func (d *Demo) write(ctx context.Context) error {
 		))},
 		object{d.Notes, listClass, pickle.DictOf("data", &pickle.List{
 			"Objects are shown without their classes: nothing is imported or run.",
-			"Markup in the data is shown as text: <b>not bold</b>.",
+			"Stored markup is shown as text and never runs: <b>not bold</b> " +
+				`<script>document.title='pwned'</script><img src=x onerror="document.title='pwned'">`,
 			ref(d.Alice, personClass),
 		})},
 		// A blob's record holds no data: the blob file is kept beside it.
