@@ -47,10 +47,9 @@ type container interface {
 // containerOf recognizes the containers of a record: BTrees (walked
 // through sn), and mappings and lists kept in the state's "data" (or
 // "_container") entry, as persistent.mapping and persistent.list do.
-func containerOf(rec *record.Record, sn *snapshot) container {
-	module, name, _ := strings.Cut(rec.Class, ".")
+func containerOf(rec *record.Record, sn loader) container {
 	if strings.HasPrefix(rec.Class, "BTrees.") {
-		name = rec.Class[strings.LastIndexByte(rec.Class, '.')+1:]
+		name := rec.Class[strings.LastIndexByte(rec.Class, '.')+1:]
 		set := strings.HasSuffix(name, "Set")
 		switch {
 		case strings.HasSuffix(name, "BTree") || strings.HasSuffix(name, "TreeSet"):
@@ -59,7 +58,6 @@ func containerOf(rec *record.Record, sn *snapshot) container {
 			return &treeContainer{sn: sn, class: rec.Class, state: pickle.Tuple{pickle.Tuple{rec.State}}, set: set, bucket: true}
 		}
 	}
-	_ = module
 	d, ok := rec.State.(*pickle.Dict)
 	if !ok {
 		return nil

@@ -44,6 +44,13 @@ func (s *Server) loadAt(ctx context.Context, oid zodb.OID, at zodb.TID, hasAt bo
 	return zeo.Revision{}, &zeo.NotFoundError{OID: oid, Before: zodb.TIDFromUint64(at.Uint64() + 1), Method: "history"}
 }
 
+// loader reads decoded objects as of one point in time: btree.Loader's
+// shape (docs: the db and btree packages), which db.Snapshot implements.
+type loader interface {
+	Load(ctx context.Context, oid zodb.OID) (*record.Record, error)
+	LoadMany(ctx context.Context, oids []zodb.OID) ([]*record.Record, error)
+}
+
 // snapshot reads objects as of one tid, decoded: what the container pages
 // walk trees with. It has the shape of btree.Loader (docs: the db and
 // btree packages), which db.Snapshot implements.

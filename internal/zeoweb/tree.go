@@ -22,7 +22,7 @@ import (
 //	bucket                      ((k0, v0, k1, v1, …),) or (…, next bucket)
 //	set bucket (Set, TreeSet's) ((k0, k1, …),) or (…, next bucket)
 type treeContainer struct {
-	sn     *snapshot
+	sn     loader
 	class  string
 	state  pickle.Value
 	set    bool // keys only
@@ -114,9 +114,23 @@ func (t *treeContainer) stride() int {
 	return 2
 }
 
-// maxBucketHops bounds a walk along the bucket chain, against a chain
-// that loops.
+// maxBucketHops bounds a walk along the bucket chain.
 const maxBucketHops = 1 << 20
+
+// errChainLoops reports a bucket chain that comes back to a bucket.
+var errChainLoops = errors.New("the bucket chain loops back (a damaged tree)")
+
+// chainGuard remembers the buckets a walk went through.
+type chainGuard map[zodb.OID]bool
+
+// next records oid as visited, failing if it was before.
+func (g chainGuard) next(oid zodb.OID) error {
+	if g[oid] {
+		return fmt.Errorf("bucket %s: %w", oid.Repr(), errChainLoops)
+	}
+	g[oid] = true
+	return nil
+}
 
 // Len walks the bucket chain and counts. When ctx has less than half of
 // its time left, it stops and reports a lower bound, so that the page
@@ -131,6 +145,7 @@ func (t *treeContainer) Len(ctx context.Context) (int, bool, error) {
 		return 0, true, err
 	}
 	n := 0
+	seen := chainGuard{}
 	for range maxBucketHops {
 		n += len(b.flat) / t.stride()
 		if b.next == nil {
@@ -138,6 +153,9 @@ func (t *treeContainer) Len(ctx context.Context) (int, bool, error) {
 		}
 		if !stop.IsZero() && time.Now().After(stop) {
 			return n, false, nil
+		}
+		if err := seen.next(*b.next); err != nil {
+			return n, false, err
 		}
 		if b, err = t.loadBucket(ctx, *b.next); err != nil {
 			return n, false, err
@@ -181,6 +199,7 @@ func (t *treeContainer) Page(ctx context.Context, from pickle.Value, n int) (ite
 		}
 	}
 	var p itemPage
+	seen := chainGuard{}
 	for range maxBucketHops {
 		for ; i < len(b.flat)/st; i++ {
 			key := b.flat[i*st]
@@ -196,6 +215,9 @@ func (t *treeContainer) Page(ctx context.Context, from pickle.Value, n int) (ite
 		}
 		if b.next == nil {
 			return p, nil
+		}
+		if err := seen.next(*b.next); err != nil {
+			return p, err
 		}
 		if b, err = t.loadBucket(ctx, *b.next); err != nil {
 			return p, err
