@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/conform"
-	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zeotest"
@@ -131,9 +130,9 @@ func TestFailureIsReported(t *testing.T) {
 // interfaces and refuses blob calls before sending them, and the suite
 // reports the blob checks as skipped, not failed.
 func TestNoBlobsIsASkip(t *testing.T) {
-	for _, p := range []string{"z3101-py27", "z5-py3"} {
-		t.Run(p, func(t *testing.T) {
-			srv := testserver.Start(t, testserver.Options{Profile: p, NoBlobs: true})
+	for _, p := range []zeotest.Profile{zeotest.Z3101Py27, zeotest.Z5Py3} {
+		t.Run(string(p), func(t *testing.T) {
+			srv := zeotest.Start(t, &zeotest.Options{Profile: p, NoBlobs: true})
 			rep, err := conform.Run(t.Context(), conform.Options{Addr: srv.Addr(), Write: true})
 			if err != nil {
 				t.Fatal(err)
