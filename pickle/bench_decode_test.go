@@ -17,7 +17,7 @@ import (
 // smallReplyP1 is a ZEO 3.x loadBefore reply (msgid 4): (data, tid, None).
 const smallReplyP1 = "(K\x04K\x00U\x06.reply(U\x04DATAU\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11Ntt."
 
-// smallReplyP3 is a ZEO 5 loadBefore reply, PROTOCOL.md §14.
+// smallReplyP3 is a ZEO 5 loadBefore reply (docs/protocol.md, Test vectors).
 const smallReplyP3 = "\x80\x03(K\x08K\x00X\x06\x00\x00\x00.replyC\nrootdata-1C\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11N\x87t."
 
 // loadBeforeReply returns a ZEO 5 loadBefore reply (protocol 3) carrying

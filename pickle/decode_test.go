@@ -389,8 +389,9 @@ var python3Cases = []decodeCase{
 
 func TestDecodePython3Protocols(t *testing.T) { runDecodeCases(t, python3Cases) }
 
-// PROTOCOL.md §14: ZEO messages as Python 2's cPickle (protocol 1, fast
-// mode), ZEO 2 (protocol 0) and ZEO 5 (protocol 3) write them.
+// ZEO messages as Python 2's cPickle (protocol 1, fast mode), ZEO 2
+// (protocol 0) and ZEO 5 (protocol 3) write them (docs/protocol.md, Test
+// vectors).
 var msgOid = ByteString("\x00\x00\x00\x00\x00\x00\x00\x07")
 var msgTid = ByteString("\x03\xc5\x8a\x1b\x11\x11\x11\x11")
 
@@ -420,8 +421,8 @@ var zeoMessageCases = []decodeCase{
 
 func TestDecodeZEOMessages(t *testing.T) { runDecodeCases(t, zeoMessageCases) }
 
-// The exception forms of PROTOCOL.md §11.2, written by cPickle 2.7 in fast
-// mode for a ConflictError with oid ...01, serials (03c58a1b11111111,
+// The exception forms of docs/protocol.md, Errors, written by cPickle 2.7 in
+// fast mode for a ConflictError with oid ...01, serials (03c58a1b11111111,
 // 03c58a1a00000000), message "database conflict error", class_name None.
 var conflictErrorPickles = []struct {
 	name  string
@@ -487,7 +488,8 @@ func TestDecodeExceptions(t *testing.T) {
 }
 
 func TestDecodeErrorReplies(t *testing.T) {
-	// [live-3.10] POSKeyError reply of loadEx (PROTOCOL.md §4.3).
+	// A 3.10 server's POSKeyError reply to loadEx (docs/protocol.md, Errors;
+	// the poskeyerror capture, there for another oid).
 	in := "(K\x04K\x00U\x06.reply(cZODB.POSException\nPOSKeyError\ncZODB.POSException\n_recon\n(cZODB.POSException\nPOSKeyError\n}U\x04args(U\x08\x00\x00\x00\x00\x00\x00\x00\x00tstRtt."
 	v := decodeOne(t, in, nil)
 	pair := v.(Tuple)[3].(Tuple)
@@ -497,7 +499,8 @@ func TestDecodeErrorReplies(t *testing.T) {
 		t.Errorf("POSKeyError reply decoded as %s", Repr(pair[1]))
 	}
 
-	// Builtin error reply (KeyError, KeyError(oid)), §14.
+	// Builtin error reply (KeyError, KeyError(oid)), docs/protocol.md, Test
+	// vectors.
 	in = "(K\x05K\x00U\x06.reply(cexceptions\nKeyError\ncexceptions\nKeyError\n(U\x08\x00\x00\x00\x00\x00\x00\x00\x05tRtt."
 	v = decodeOne(t, in, nil)
 	pair = v.(Tuple)[3].(Tuple)

@@ -49,7 +49,7 @@ const (
 	// OldStyle writes exceptions as Python 2.4 did, exceptions being
 	// classic classes there: MARK GLOBAL OBJ (INST at protocol 0), then the
 	// instance dict, with 'args' in it, applied by BUILD. A Python 2.4
-	// peer cannot read the new-style forms (PROTOCOL.md §11.3).
+	// peer cannot read the new-style forms (docs/protocol.md, Errors).
 	OldStyle
 )
 

@@ -35,8 +35,8 @@ func wantBytes(t *testing.T, name string, v Value, o EncoderOptions, want string
 	}
 }
 
-// conflictState is the ConflictError of PROTOCOL.md §11.2, its dict in the
-// order the document's bytes show.
+// conflictState is the ConflictError of docs/protocol.md, Test vectors, its
+// dict in the order cPickle 2.7 wrote it for the vectors below.
 func conflictState() *Dict {
 	return DictOf(
 		"class_name", None,
@@ -48,8 +48,9 @@ func conflictState() *Dict {
 
 var conflictClass = Global{"ZODB.POSException", "ConflictError"}
 
-// TestEncodeProtocolDocVectors checks the byte strings spelled out in
-// PROTOCOL.md §4, §11.2 and §14 (recorded from real servers or cPickle).
+// TestEncodeProtocolDocVectors checks the byte strings of docs/protocol.md
+// (Messages, Heartbeats, Errors, Test vectors), recorded from real servers
+// or written by cPickle 2.7.
 func TestEncodeProtocolDocVectors(t *testing.T) {
 	oid := Bytes("\x00\x00\x00\x00\x00\x00\x00\x2a")
 	tid := Bytes("\x03\xf5\x8e\x00\x00\x00\x00\x00")
@@ -68,7 +69,7 @@ func TestEncodeProtocolDocVectors(t *testing.T) {
 		o    EncoderOptions
 		want string
 	}{
-		// §11.2
+		// Errors: the exception forms.
 		{"old-style p1", conflict, old, "(cZODB.POSException\nConflictError\no" + conflictDict + "ub."},
 		{"old-style p2", conflict, old2, "\x80\x02(cZODB.POSException\nConflictError\no" + conflictDict2 + "ub."},
 		{"_recon p1", recon, encPy2p1, "cZODB.POSException\n_recon\n(cZODB.POSException\nConflictError\n" + conflictDict + "U\x04args)utR."},
@@ -78,7 +79,7 @@ func TestEncodeProtocolDocVectors(t *testing.T) {
 			"(K\x11K\x00U\x06.reply(cZODB.POSException\nConflictError\n(cZODB.POSException\nConflictError\no" + conflictDict + "ubtt."},
 		{"reply _recon", Tuple{int64(17), int64(0), ".reply", Tuple{conflictClass, recon}}, encPy2p1,
 			"(K\x11K\x00U\x06.reply(cZODB.POSException\nConflictError\ncZODB.POSException\n_recon\n(cZODB.POSException\nConflictError\n" + conflictDict + "U\x04args)utRtt."},
-		// §4
+		// Messages, Heartbeats, Errors.
 		{"reply None 3.x", Tuple{int64(1), int64(0), ".reply", None}, encPy2p1, "(K\x01K\x00U\x06.replyNt."},
 		{"reply None 5.x", Tuple{int64(3), int64(0), ".reply", None}, encPy3p3, "\x80\x03(K\x03K\x00X\x06\x00\x00\x00.replyNt."},
 		{"heartbeat py2", Tuple{int64(-1), int64(0), ".reply", None}, encPy2p1, "(J\xff\xff\xff\xffK\x00U\x06.replyNt."},
@@ -87,7 +88,7 @@ func TestEncodeProtocolDocVectors(t *testing.T) {
 			Global{"ZODB.POSException", "POSKeyError"},
 			&Exception{Class: Global{"ZODB.POSException", "POSKeyError"}, Args: Tuple{z64}, Recon: true}}}, encPy2p1,
 			"(K\x04K\x00U\x06.reply(cZODB.POSException\nPOSKeyError\ncZODB.POSException\n_recon\n(cZODB.POSException\nPOSKeyError\n}U\x04args(U\x08\x00\x00\x00\x00\x00\x00\x00\x00tstRtt."},
-		// §14
+		// Calls and replies of cPickle 2.7 and ZEO 5.
 		{"getAuthProtocol", Tuple{int64(0), int64(0), "getAuthProtocol", Tuple{}}, encPy2p1, "(K\x00K\x00U\x0fgetAuthProtocol)t."},
 		{"register", Tuple{int64(1), int64(0), "register", Tuple{"1", false}}, encPy2p1, "(K\x01K\x00U\x08register(U\x011I00\ntt."},
 		{"lastTransaction 3.10", Tuple{int64(2), false, "lastTransaction", Tuple{}}, encPy2p1, "(K\x02I00\nU\x0flastTransaction)t."},

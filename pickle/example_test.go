@@ -125,10 +125,9 @@ func ExampleDecoderOptions_persistentLoad() {
 	// child: pickle_test.objectRef{oid:"0000000000000002", class:"persistent.mapping.PersistentMapping"}
 }
 
-// The same ConflictError as a Python 2.4 server pickles it (a classic
-// instance: MARK GLOBAL OBJ and a BUILD dict) and as Python 2.5+ does
-// through ZODB's _recon (PROTOCOL.md §11.2). AsException gives one view of
-// both.
+// The same ConflictError as a Python 2.4 server pickles it (a classic instance:
+// MARK GLOBAL OBJ and a BUILD dict) and as Python 2.5+ does through ZODB's
+// _recon (docs/protocol.md, Errors). AsException gives one view of both.
 func ExampleAsException() {
 	const state = "}(U\nclass_nameNU\x07serials(U\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11U\x08\x03\xc5\x8a\x1a\x00\x00\x00\x00t" +
 		"U\x07messageU\x17database conflict errorU\x03oidU\x08\x00\x00\x00\x00\x00\x00\x00\x01"

@@ -8,7 +8,8 @@ import (
 // ExceptionStyle says how an exception instance was (or is to be) pickled.
 type ExceptionStyle uint8
 
-// The exception pickling styles seen on the ZEO wire (PROTOCOL.md §11.2).
+// The exception pickling styles seen on the ZEO wire (docs/protocol.md,
+// Errors).
 const (
 	// StyleOldStyle: a Python 2.4 classic instance, MARK GLOBAL OBJ (or
 	// INST) and the instance __dict__ applied by BUILD.
@@ -71,10 +72,10 @@ func (e *Exception) Attr(name string) (Value, bool) { return e.State.GetString(n
 var reconGlobal = Global{"ZODB.POSException", "_recon"}
 
 // AsException recognizes the pickled forms of an exception instance
-// (PROTOCOL.md §11.2) in a decoded value: an OBJ/INST classic instance with
-// its BUILD dict, a REDUCE of a class on an args tuple with an optional BUILD
-// dict, and ZODB's _recon(Class, state). It does not know which globals are
-// exception classes, so it accepts any Global as the class: callers decide
+// (docs/protocol.md, Errors) in a decoded value: an OBJ/INST classic instance
+// with its BUILD dict, a REDUCE of a class on an args tuple with an optional
+// BUILD dict, and ZODB's _recon(Class, state). It does not know which globals
+// are exception classes, so it accepts any Global as the class: callers decide
 // from context (an error reply, a serialnos entry) that a value is one.
 func AsException(v Value) (*Exception, bool) {
 	o, ok := v.(*Object)

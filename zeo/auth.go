@@ -8,12 +8,11 @@ import (
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// authenticate runs the digest exchange of PROTOCOL.md §10 when the server
-// asks for it: getAuthProtocol → auth_get_challenge → auth_response, and
-// on success switches both directions of the connection to MAC mode. The
-// switch happens on the read goroutine as the True reply is read (the
-// reply itself is the last frame without a MAC), so no frame can slip
-// between.
+// authenticate runs the digest exchange (docs/protocol.md, Authentication) when
+// the server asks for it: getAuthProtocol → auth_get_challenge → auth_response,
+// and on success switches both directions of the connection to MAC mode. The
+// switch happens on the read goroutine as the True reply is read (the reply
+// itself is the last frame without a MAC), so no frame can slip between.
 func (c *Client) authenticate(ctx context.Context, s *session) error {
 	v, err := c.callOn(ctx, s, op{method: "getAuthProtocol"})
 	if err != nil {

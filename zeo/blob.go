@@ -200,8 +200,8 @@ func (t *blobTransfer) result() (started, stopped bool, err error) {
 }
 
 // receive handles receiveBlobStart(oid, serial), receiveBlobChunk(oid,
-// serial, chunk) and receiveBlobStop(oid, serial) (PROTOCOL.md §8; see
-// docs/protocol.md, Blobs). It runs on the read goroutine, so the chunks
+// serial, chunk) and receiveBlobStop(oid, serial) (docs/protocol.md,
+// Invalidations and Blobs). It runs on the read goroutine, so the chunks
 // reach the file in order and before the sendBlob reply wakes the
 // downloader. A transfer nobody waits for (a cancelled load) is dropped.
 func (bt *blobTransfers) receive(log *slog.Logger, method string, args []any) {

@@ -9,8 +9,8 @@ import (
 
 // catchUp finds out, on a new connection, what changed since the last
 // transaction the client delivered, and starts the session's
-// invalidations with it (PROTOCOL.md §6; the captures' Reconnection
-// section):
+// invalidations with it (docs/protocol.md, Session flow and Invalidations;
+// the reconnect, shortgap and longgap captures):
 //   - a server whose last transaction is older than that is refused
 //     (*StaleServerError);
 //   - the same tid: nothing was missed;

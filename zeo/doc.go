@@ -16,15 +16,15 @@
 //
 // # One API, every generation
 //
-// Servers differ in which methods exist and what they return (PROTOCOL.md
-// §7, §13): a current-revision load is loadEx(oid, "") on ZODB 3.8,
-// loadEx(oid) on 3.9 to ZEO 4 and loadBefore(oid, maxtid) on ZEO 5; store
-// results come in a serialnos call before the vote reply up to ZEO 4 and as
-// the vote's return value on ZEO 5. The client picks per negotiated version
-// (through [zrpc.Capabilities] and [zrpc.Version.HasMethod]) so that callers
-// see one behaviour. An operation the negotiated version lacks fails with an
-// [*UnsupportedError] before anything is sent, since an unknown method makes
-// every ZEO server drop the connection.
+// Servers differ in which methods exist and what they return (docs/protocol.md,
+// Methods, Versions and capabilities): a current-revision load is loadEx(oid,
+// "") on ZODB 3.8, loadEx(oid) on 3.9 to ZEO 4 and loadBefore(oid, maxtid) on
+// ZEO 5; store results come in a serialnos call before the vote reply up to ZEO
+// 4 and as the vote's return value on ZEO 5. The client picks per negotiated
+// version (through [zrpc.Capabilities] and [zrpc.Version.HasMethod]) so that
+// callers see one behaviour. An operation the negotiated version lacks fails
+// with an [*UnsupportedError] before anything is sent, since an unknown method
+// makes every ZEO server drop the connection.
 //
 // # Concurrency
 //

@@ -20,8 +20,8 @@ func decodeMsg(t *testing.T, payload string) *zrpc.Message {
 	return m
 }
 
-// The old-style (Python 2.4) ConflictError instance of PROTOCOL.md §11.2,
-// inside a serialnos call as a ZODB 3.8 server on Python 2.4 sends it,
+// The old-style (Python 2.4) ConflictError instance of docs/protocol.md,
+// Errors, inside a serialnos call as a ZODB 3.8 server on Python 2.4 sends it,
 // next to a successful store.
 const oldStyleConflict = "(cZODB.POSException\nConflictError\no}(U\nclass_nameNU\x07serials(U\x08\x03\xc5\x8a\x1b\x11\x11\x11\x11U\x08\x03\xc5\x8a\x1a\x00\x00\x00\x00tU\x07messageU\x17database conflict errorU\x03oidU\x08\x00\x00\x00\x00\x00\x00\x00\x01ub"
 

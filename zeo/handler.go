@@ -5,10 +5,11 @@ import (
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// handle receives the server's one-way calls (PROTOCOL.md §8). It runs on
-// the connection's read goroutine in wire order, so a serialnos is recorded
-// before the vote reply that follows it wakes Vote, and an invalidation is
-// published before any later reply is delivered. It never blocks.
+// handle receives the server's one-way calls (docs/protocol.md, Invalidations).
+// It runs on the connection's read goroutine in wire order, so a serialnos is
+// recorded before the vote reply that follows it wakes Vote, and an
+// invalidation is published before any later reply is delivered. It never
+// blocks.
 func (c *Client) handle(s *session, m *zrpc.Message) {
 	args, _ := pickle.AsTuple(m.Args)
 	switch m.Method {
@@ -87,7 +88,8 @@ func parseInvalidatedOIDs(v any) []OID {
 	return oids
 }
 
-// parseSerialnos reads the store results of a ZEO ≤ 4.x vote (§9).
+// parseSerialnos reads the store results of a ZEO ≤ 4.x vote
+// (docs/protocol.md, Commit).
 func (c *Client) parseSerialnos(items []any) []StoreResult {
 	out := make([]StoreResult, 0, len(items))
 	for _, it := range items {

@@ -6,8 +6,8 @@ import (
 	"github.com/gozeo/gozeo/pickle"
 )
 
-// ServerInfo is the server's get_info() reply (PROTOCOL.md §7.1), typed.
-// Keys differ by generation; absent ones are zero. Length and Size are
+// ServerInfo is the server's get_info() reply (docs/protocol.md, Methods),
+// typed. Keys differ by generation; absent ones are zero. Length and Size are
 // kept current from the server's info() notifications.
 type ServerInfo struct {
 	// Name is the storage's name (often its file path).

@@ -158,7 +158,7 @@ type Dialect uint8
 // Pickle dialects.
 const (
 	// DialectAuto starts in the Python 2 dialect and follows the server's
-	// first reply (PROTOCOL.md §5.2).
+	// first reply (docs/protocol.md, What servers can read).
 	DialectAuto Dialect = iota
 	// DialectPython2 always sends Python 2 pickles (protocol 1, byte
 	// strings): what every Python 2 server needs.

@@ -33,9 +33,9 @@ type session struct {
 	blobs         blobTransfers // sendBlob downloads in progress
 }
 
-// connect runs the session flow of PROTOCOL.md §6 for the negotiated
-// generation and returns a ready session. On failure the connection is
-// closed and the error says which step failed.
+// connect runs the session flow (docs/protocol.md, Session flow) for the
+// negotiated generation and returns a ready session. On failure the connection
+// is closed and the error says which step failed.
 //
 // fallback allows the read-only fallback on this server; resume makes the
 // session catch up from the client's LastTID (a reconnect) instead of

@@ -336,10 +336,11 @@ func (tx *Transaction) Vote(ctx context.Context) ([]StoreResult, error) {
 	return tx.results, err
 }
 
-// parseVoteList reads a ZEO 5 vote result (§9): oids whose data the server
-// changed (resolved conflicts, undone objects), and, from servers running
-// client-side conflict resolution, dicts describing conflicts the client
-// would have to resolve, which this client reports as ConflictErrors.
+// parseVoteList reads a ZEO 5 vote result (docs/protocol.md, Commit): oids
+// whose data the server changed (resolved conflicts, undone objects), and, from
+// servers running client-side conflict resolution, dicts describing conflicts
+// the client would have to resolve, which this client reports as
+// ConflictErrors.
 func (c *Client) parseVoteList(v any) ([]StoreResult, error) {
 	if pickle.IsNone(v) {
 		return nil, nil

@@ -49,6 +49,24 @@
 // it. Each seed is one committed transaction, which connected clients are
 // told about as of any other commit.
 //
+// # Blobs
+//
+// Servers of the generations that have blobs (ZODB 3.8, Z308, and later)
+// serve them from a temporary blob directory, removed at Close. A client
+// given a blob cache directory of its own stores and loads them as from a
+// real server, in 59000-byte chunks both ways:
+//
+//	srv := zeotest.Start(t, &zeotest.Options{Profile: zeotest.Z3101Py27})
+//	c := srv.Client(t, &zeo.Options{BlobDir: t.TempDir()})
+//	tx, err := c.Begin(ctx, zeo.TxnMeta{})
+//	err = tx.StoreBlob(ctx, oid, zeo.TID{}, file)
+//	...
+//	b, err := c.LoadBlob(ctx, oid, tid)
+//
+// [Server.BlobDir] is the server's own directory, for a client with
+// zeo.Options.SharedBlobDir. [Options.NoBlobs] serves a storage without
+// blobs, to test code that must cope with one.
+//
 // # Faults
 //
 // [Server.SetFaults] makes the server misbehave from then on: close the
@@ -59,8 +77,8 @@
 // reconnection on come back.
 //
 // The servers are faithful where a client can tell, but they are not real
-// servers: there are no blobs and no restorea, and ZODB 3.2's
-// non-transactional undo is not imitated. To check code against a real
+// servers: there is no restorea, and ZODB 3.2's non-transactional undo is
+// not imitated. To check code against a real
 // server, run the same tests with its address; cmd/zeoconform checks what
 // a server does.
 package zeotest

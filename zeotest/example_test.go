@@ -1,10 +1,14 @@
 package zeotest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gozeo/gozeo/pickle"
@@ -131,4 +135,82 @@ func ExampleServer_SetFaults() {
 	// Output:
 	// outcome unknown: true
 	// not committed
+}
+
+// Blobs: a ZODB 3.10 server keeps them in its blob directory; one client
+// stores a blob of three chunks, another, with a blob cache of its own,
+// downloads it. With NoBlobs the storage has none, and the client refuses
+// blob operations before sending anything.
+func ExampleServer_BlobDir() {
+	srv, err := zeotest.NewServer(&zeotest.Options{Profile: zeotest.Z3101Py27})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	caches, err := os.MkdirTemp("", "blob-caches-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(caches)
+	dial := func(cache string) *zeo.Client {
+		c, err := zeo.Dial(ctx, srv.Addr(), &zeo.Options{BlobDir: filepath.Join(caches, cache)})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return c
+	}
+
+	writer := dial("writer")
+	defer writer.Close()
+	oid, err := writer.NewOID(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tx, err := writer.Begin(ctx, zeo.TxnMeta{Description: "a blob"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	content := bytes.Repeat([]byte("blob data "), 15000) // 150000 bytes: three chunks
+	if err := tx.StoreBlob(ctx, oid, zeo.TID{}, bytes.NewReader(content)); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := tx.Vote(ctx); err != nil {
+		log.Fatal(err)
+	}
+	tid, err := tx.Finish(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	reader := dial("reader")
+	defer reader.Close()
+	b, err := reader.LoadBlob(ctx, oid, tid)
+	if err != nil {
+		log.Fatal(err)
+	}
+	got, err := io.ReadAll(b)
+	b.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("server has a blob directory:", srv.BlobDir() != "")
+	fmt.Println("read back:", len(got), "bytes, equal:", bytes.Equal(got, content))
+
+	bare, err := zeotest.NewServer(&zeotest.Options{Profile: zeotest.Z3101Py27, NoBlobs: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer bare.Close()
+	c, err := zeo.Dial(ctx, bare.Addr(), &zeo.Options{BlobDir: filepath.Join(caches, "bare")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.LoadBlob(ctx, oid, tid)
+	fmt.Println("without blobs:", bare.BlobDir() == "", errors.Is(err, zeo.ErrUnsupported))
+	// Output:
+	// server has a blob directory: true
+	// read back: 150000 bytes, equal: true
+	// without blobs: true true
 }

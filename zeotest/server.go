@@ -32,6 +32,12 @@ type Options struct {
 	// port, e.g. that of a server just closed, so that its clients
 	// reconnect to the new one.
 	Addr string
+	// NoBlobs serves a storage without a blob directory, as a FileStorage
+	// configured without blob-dir: get_info lists no IBlobStorage, so the
+	// gozeo client refuses blob operations, and the blob methods raise.
+	// Otherwise a server whose generation has blobs (Z308 and later) keeps
+	// them in a temporary directory removed at Close (see Server.BlobDir).
+	NoBlobs bool
 	// Faults are injected from the start (see Server.SetFaults).
 	Faults []Fault
 	// Logger receives the server's diagnostics; nil discards them.
@@ -78,6 +84,7 @@ func NewServer(opts *Options) (*Server, error) {
 		Clock:    o.Clock,
 		Addr:     o.Addr,
 		Logger:   o.Logger,
+		NoBlobs:  o.NoBlobs,
 		Faults:   testserver.Faults{Rules: rules(o.Faults)},
 	})
 	if err != nil {
@@ -94,6 +101,14 @@ func (s *Server) Storage() string { return s.srv.StorageID() }
 
 // Profile returns the generation the server imitates.
 func (s *Server) Profile() Profile { return s.profile }
+
+// BlobDir returns the server's blob directory, in ZODB's "bushy" layout,
+// or "" when it has none (a generation before blobs, or Options.NoBlobs).
+// Clients normally leave it alone and get blobs over the connection into a
+// blob cache of their own (zeo.Options.BlobDir); a client configured with
+// zeo.Options.SharedBlobDir and this directory reads and writes the
+// server's files directly, as one sharing the server's file system does.
+func (s *Server) BlobDir() string { return s.srv.BlobDir() }
 
 // Conns returns the number of client connections open now.
 func (s *Server) Conns() int { return s.srv.Conns() }

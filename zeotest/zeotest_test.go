@@ -2,6 +2,7 @@ package zeotest_test
 
 import (
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,64 @@ func TestFaults(t *testing.T) {
 	}
 	if zeotest.Close.String() != "close" || zeotest.FaultAction(42).String() != "FaultAction(42)" {
 		t.Errorf("names: %s %s", zeotest.Close, zeotest.FaultAction(42))
+	}
+}
+
+// Every generation with blobs serves them out of the box, and a client
+// sharing the server's directory (SharedBlobDir with Server.BlobDir) reads
+// what another stored over the connection. Generations before blobs, and
+// NoBlobs, have no directory, and the client refuses blob operations.
+func TestBlobs(t *testing.T) {
+	for _, p := range zeotest.Profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			srv := zeotest.Start(t, &zeotest.Options{Profile: p})
+			c := srv.Client(t, &zeo.Options{BlobDir: t.TempDir()})
+			hasBlobs := c.Session().Capabilities.Blobs
+			if (srv.BlobDir() != "") != hasBlobs {
+				t.Fatalf("BlobDir() = %q; the version's Blobs capability is %v", srv.BlobDir(), hasBlobs)
+			}
+			oid, err := c.NewOID(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx, err := c.Begin(t.Context(), zeo.TxnMeta{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Abort(t.Context())
+			content := strings.Repeat("0123456789", 12345)
+			err = tx.StoreBlob(t.Context(), oid, zeo.TID{}, strings.NewReader(content))
+			if !hasBlobs {
+				if !errors.Is(err, zeo.ErrUnsupported) {
+					t.Fatalf("StoreBlob on %s: %v, want ErrUnsupported", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Vote(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			tid, err := tx.Finish(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			shared := srv.Client(t, &zeo.Options{BlobDir: srv.BlobDir(), SharedBlobDir: true})
+			b, err := shared.LoadBlob(t.Context(), oid, tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got, err := io.ReadAll(b)
+			if err != nil || string(got) != content {
+				t.Fatalf("read %d bytes (%v), stored %d", len(got), err, len(content))
+			}
+		})
+	}
+	srv := zeotest.Start(t, &zeotest.Options{Profile: zeotest.Z5Py3, NoBlobs: true})
+	c := srv.Client(t, &zeo.Options{BlobDir: t.TempDir()})
+	if _, err := c.LoadBlob(t.Context(), zodb.OIDFromUint64(1), zodb.TID{}); srv.BlobDir() != "" || !errors.Is(err, zeo.ErrUnsupported) {
+		t.Errorf("NoBlobs: BlobDir %q, LoadBlob %v; want none and ErrUnsupported", srv.BlobDir(), err)
 	}
 }

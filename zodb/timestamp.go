@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// The TimeStamp layout (persistent/timestamp.py, PROTOCOL.md §12):
+// The TimeStamp layout (persistent/timestamp.py, docs/protocol.md, Data types):
 //
 //	high word A = ((((year-1900)*12 + month-1)*31 + day-1)*24 + hour)*60 + minute   (UTC)
 //	low word  B = floor(seconds * 2^32 / 60)

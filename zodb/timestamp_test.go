@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// The [py] examples of PROTOCOL.md §12, produced by persistent's TimeStamp.
+// The examples of docs/protocol.md, Data types, as persistent's TimeStamp
+// computes them.
 func TestTIDFromTimePyExamples(t *testing.T) {
 	cases := []struct {
 		at   time.Time

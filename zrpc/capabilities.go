@@ -143,8 +143,8 @@ func (s versionSpan) has(v Version) bool {
 	return r >= 0 && s.first.rank() <= r && r <= s.last.rank()
 }
 
-// capabilityRows is §13 turned sideways: for each capability, the span of
-// versions that have it.
+// capabilityRows is the table of docs/protocol.md, Versions and capabilities,
+// turned sideways: for each capability, the span of versions that have it.
 var capabilityRows = [...]struct {
 	span versionSpan
 	set  func(*Capabilities)
@@ -205,17 +205,17 @@ func (v Version) Capabilities() Capabilities {
 	return c
 }
 
-// methodSpans is the server method catalogue of §7 by version: the span
-// of negotiated versions under which a client may call each method. A
-// method is listed for a version when a server speaking that version to
-// the client has it (3.9+ servers keep the ≤3.8 methods for Z308 peers,
-// which is why the version API methods end at Z308). Two deliberate
-// choices: Z201 includes ZODB 3.3.0's loadEx, loadBefore and verify (a
-// 3.2 server lacks them; see Capabilities), and the auth methods are
-// listed for Z201 – Z4 although they exist only on servers configured for
-// authentication. new_oid is never listed: no server implements it.
+// methodSpans is the server method catalogue of docs/protocol.md, Methods, by
+// version: the span of negotiated versions under which a client may call each
+// method. A method is listed for a version when a server speaking that version
+// to the client has it (3.9+ servers keep the ≤3.8 methods for Z308 peers,
+// which is why the version API methods end at Z308). Two deliberate choices:
+// Z201 includes ZODB 3.3.0's loadEx, loadBefore and verify (a 3.2 server lacks
+// them; see Capabilities), and the auth methods are listed for Z201 – Z4
+// although they exist only on servers configured for authentication. new_oid is
+// never listed: no server implements it.
 var methodSpans = map[string]versionSpan{
-	// Connection and metadata (§7.1).
+	// Connection and metadata.
 	"register":            {Z200, Z5},
 	"getAuthProtocol":     {Z201, Z4},
 	"auth_get_challenge":  {Z201, Z4},
@@ -228,7 +228,7 @@ var methodSpans = map[string]versionSpan{
 	"set_client_label":    {Z310, Z5},
 	"ping":                {Z5, Z5},
 
-	// Reads (§7.2).
+	// Reads.
 	"zeoLoad":               {Z200, Z308},
 	"load":                  {Z200, Z4},
 	"loadEx":                {Z201, Z4},
@@ -252,7 +252,7 @@ var methodSpans = map[string]versionSpan{
 	"iterator_gc":           {Z309, Z5},
 	"pack":                  {Z200, Z5},
 
-	// Writes (§7.3).
+	// Writes (docs/protocol.md, Commit, Undo, Blobs).
 	"tpc_begin":                       {Z200, Z5},
 	"storea":                          {Z200, Z5},
 	"restorea":                        {Z309, Z5},
@@ -279,8 +279,8 @@ var methodSpans = map[string]versionSpan{
 }
 
 // HasMethod reports whether a server speaking v to its client has the
-// RPC method name (PROTOCOL.md §7). Calling anything else makes every
-// server generation close the connection (§4.6), so a client refuses such
+// RPC method name (docs/protocol.md, Methods). Calling anything else makes
+// every server generation close the connection, so a client refuses such
 // a call before sending it and a test server drops a peer that makes one.
 // ZEO 5 additionally accepts nothing but register before registration;
 // that is Capabilities.RegisterFirst, not modelled here.

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Each capability against the versions PROTOCOL.md §13 (and §7) gives it.
+// Each capability against the versions docs/protocol.md gives it (Versions
+// and capabilities, Methods).
 func TestCapabilitiesMatrix(t *testing.T) {
 	rows := []struct {
 		name string
@@ -61,7 +62,7 @@ func TestCapabilitiesMatrix(t *testing.T) {
 }
 
 // The ZEO 5 method set is exactly registered_methods of StorageServer.py
-// (§7), minus new_oid, which no server implements.
+// (docs/protocol.md, Methods), minus new_oid, which no server implements.
 func TestHasMethodZEO5(t *testing.T) {
 	want := strings.Fields(`register get_info lastTransaction getInvalidations new_oids pack loadBefore storea
 		checkCurrentSerialInTransaction restorea storeBlobStart storeBlobChunk storeBlobEnd storeBlobShared
@@ -79,7 +80,7 @@ func TestHasMethodZEO5(t *testing.T) {
 	}
 }
 
-// The method-set changes between releases listed in §7.
+// The method-set changes between versions listed in docs/protocol.md, Methods.
 func TestHasMethodChanges(t *testing.T) {
 	diff := func(old, new Version) (added, removed []string) {
 		o, n := old.Methods(), new.Methods()

@@ -194,14 +194,15 @@ func (m *Message) flagsAsSent(t *testing.T, cm captureMessage) string {
 	return pickle.Repr(f.flags)
 }
 
-// Test values standing for the <oid>, <serial> and <tid> of PROTOCOL.md.
+// Test values standing for the <oid>, <serial> and <tid> of docs/protocol.md.
 var (
 	vecOID = pickle.Bytes{0, 0, 0, 0, 0, 0, 0, 1}
 	vecTID = pickle.Bytes{0x03, 0xc5, 0x8a, 0x1b, 0x11, 0x11, 0x11, 0x11}
 	vecZ64 = pickle.Bytes{0, 0, 0, 0, 0, 0, 0, 0}
 )
 
-// protocolVector is a message and its bytes as given in PROTOCOL.md.
+// protocolVector is a message and its bytes, recorded from a real server or
+// written by the Python picklers (docs/protocol.md, Test vectors).
 type protocolVector struct {
 	name  string
 	enc   Encoding
@@ -230,7 +231,7 @@ func protocolVectors() []protocolVector {
 	posKeyError := &pickle.Exception{Class: pickle.Global{Module: "ZODB.POSException", Name: "POSKeyError"}, Args: pickle.Tuple{vecZ64}, Recon: true}
 	posKeyError5 := &pickle.Exception{Class: pickle.Global{Module: "ZODB.POSException", Name: "POSKeyError"}, Args: pickle.Tuple{vecOID}, Recon: true}
 	return []protocolVector{
-		// §14
+		// Calls and replies of cPickle 2.7, ZEO 2 and ZEO 5.
 		{"getAuthProtocol", py2cli, call(0, 0, "getAuthProtocol"), "(K\x00K\x00U\x0fgetAuthProtocol)t."},
 		{"register", py2cli, call(1, 0, "register", "1", false), "(K\x01K\x00U\x08register(U\x011I00\ntt."},
 		{"3.10 sync call", z3101, call(2, 0, "lastTransaction"), "(K\x02I00\nU\x0flastTransaction)t."},
@@ -252,7 +253,7 @@ func protocolVectors() []protocolVector {
 		{"ZEO 5 register", zeo5cli, call(1, 0, "register", "1", false), "\x80\x03(K\x01\x89X\x08\x00\x00\x00registerX\x01\x00\x00\x001\x89\x86t."},
 		{"ZEO 5 loadBefore reply", zeo5srv, reply(int64(8), pickle.Tuple{pickle.Bytes("rootdata-1"), vecTID, pickle.None}),
 			"\x80\x03(K\x08K\x00X\x06\x00\x00\x00.replyC\nrootdata-1C\x08" + tid + "N\x87t."},
-		// §4.2 - §4.4
+		// Messages, Errors, Heartbeats.
 		{"3.x reply None", py2srv, reply(int64(1), pickle.None), "(K\x01K\x00U\x06.replyNt."},
 		{"5.x reply None", zeo5srv, reply(int64(3), pickle.None), "\x80\x03(K\x03K\x00X\x06\x00\x00\x00.replyNt."},
 		{"msgpack reply None", mp, reply(int64(3), pickle.None), "\x94\x03\x00\xa6.reply\xc0"},
@@ -261,7 +262,7 @@ func protocolVectors() []protocolVector {
 		{"3.x heartbeat", z3101, reply(int64(-1), pickle.None), "(J\xff\xff\xff\xffK\x00U\x06.replyNt."},
 		{"5.x heartbeat", zeo5cli, reply(int64(-1), pickle.None), "\x80\x03(J\xff\xff\xff\xffK\x00X\x06\x00\x00\x00.replyNt."},
 		{"msgpack heartbeat", mp, reply(int64(-1), pickle.None), "\x94\xff\x00\xa6.reply\xc0"},
-		// §5.3
+		// msgpack.
 		{"msgpack register", mp, call(1, 0, "register", "1", false), "\x94\x01\xc2\xa8register\x92\xa11\xc2"},
 		{"msgpack register reply", mp, reply(int64(1), vecZ64), "\x94\x01\x00\xa6.reply\xc4\x08" + string(vecZ64)},
 		{"msgpack loadBefore", mp, call(4, 0, "loadBefore", vecOID, pickle.Bytes("\x7f\xff\xff\xff\xff\xff\xff\xff")),
@@ -271,8 +272,8 @@ func protocolVectors() []protocolVector {
 	}
 }
 
-// The byte vectors of PROTOCOL.md §4, §5.3 and §14 encode exactly, and
-// decode back to the same message.
+// The byte vectors of docs/protocol.md (Messages, msgpack, Test vectors) encode
+// exactly, and decode back to the same message.
 func TestProtocolVectors(t *testing.T) {
 	for _, v := range protocolVectors() {
 		t.Run(v.name, func(t *testing.T) {

@@ -32,8 +32,8 @@ type ConnOptions struct {
 	// drops incoming calls (logged at debug level).
 	Handler func(c *Conn, m *Message)
 
-	// HeartbeatInterval, when positive, makes the connection send the
-	// heartbeat of PROTOCOL.md §4.4, a reply to msgid -1 carrying None,
+	// HeartbeatInterval, when positive, makes the connection send the heartbeat
+	// (docs/protocol.md, Heartbeats), a reply to msgid -1 carrying None,
 	// whenever it has sent nothing for that long. ZEO clients use 30 s
 	// (3.10/4.x) or 60 s (5.x); servers send none.
 	HeartbeatInterval time.Duration
@@ -219,7 +219,7 @@ func (c *Conn) disconnected(method string) error {
 	return &DisconnectedError{Cause: c.err, Method: method, Peer: c.name}
 }
 
-// heartbeatMessage is the idle-time message of PROTOCOL.md §4.4.
+// heartbeatMessage is the idle-time message of docs/protocol.md, Heartbeats.
 func heartbeatMessage() *Message {
 	return &Message{ID: int64(-1), Flags: 0, Method: ReplyMethod, Args: pickle.None}
 }

@@ -142,7 +142,7 @@ func (c *Conn) takePending(id int64) *call {
 // Notify makes a one-way call (ZEO's callAsync): flags FlagAsync, msgid 0,
 // no reply. It returns once the message is queued for sending; it blocks
 // only while the send queue is full, until ctx ends. A nil error does not
-// mean the peer received or accepted it (PROTOCOL.md §4.5).
+// mean the peer received or accepted it (docs/protocol.md, One-way calls).
 func (c *Conn) Notify(ctx context.Context, method string, args ...pickle.Value) error {
 	return c.Send(ctx, &Message{ID: int64(0), Flags: FlagAsync, Method: method, Args: pickle.Tuple(args)})
 }

@@ -41,8 +41,8 @@ func readRawFrame(r io.Reader) (rawFrame, error) {
 	return f, err
 }
 
-// macStream computes the MACs of one direction of a session: HMAC-SHA1
-// over every payload since the key was installed (PROTOCOL.md §2.2).
+// macStream computes the MACs of one direction of a session: HMAC-SHA1 over
+// every payload since the key was installed (docs/protocol.md, MAC'd frames).
 type macStream struct{ h hash.Hash }
 
 func (s *macStream) next(payload []byte) []byte {

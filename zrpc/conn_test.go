@@ -48,7 +48,7 @@ func TestConnOutOfOrderReplies(t *testing.T) {
 }
 
 // The peer's one-way calls are handled before any reply that follows them
-// on the wire reaches its caller (PROTOCOL.md §8, §9).
+// on the wire reaches its caller (docs/protocol.md, Messages, Commit).
 func TestConnOneWayCallsBeforeLaterReplies(t *testing.T) {
 	for _, tc := range []struct{ call, oneWay string }{
 		{"vote", "serialnos"},

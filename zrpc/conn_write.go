@@ -103,13 +103,13 @@ func (c *Conn) writeHeartbeat() error {
 	return c.fw.Flush()
 }
 
-// StartMAC switches on the message authentication of authenticated ZEO
-// 3.x/4.x sessions (PROTOCOL.md §2.2, §10): the next frame read must carry
-// a MAC under key, and every frame queued after this call is sent with one,
-// while frames queued before it go out as they would have. It must be
-// called on the read goroutine, from the Handler or an OnReply callback,
-// so that "the next frame" is well defined. On a closed connection it does
-// nothing.
+// StartMAC switches on the message authentication of authenticated ZEO 3.x/4.x
+// sessions (docs/protocol.md, MAC'd frames, Authentication): the next frame
+// read must carry a MAC under key, and every frame queued after this call is
+// sent with one, while frames queued before it go out as they would have. It
+// must be called on the read goroutine, from the Handler or an OnReply
+// callback, so that "the next frame" is well defined. On a closed connection it
+// does nothing.
 func (c *Conn) StartMAC(key []byte) {
 	key = append([]byte(nil), key...)
 	c.fr.SetMACKey(key)

@@ -343,7 +343,7 @@ func oldStyleBefore(p []byte, off int) bool {
 
 // dialectNote notes a peer writing the other Python's dialect: harmless
 // for decoding, which reads both, but what this side sends may be
-// unreadable to that peer (PROTOCOL.md §5.2).
+// unreadable to that peer (docs/protocol.md, What servers can read).
 func dialectNote(s payloadSniff, dialect pickle.Dialect) string {
 	switch {
 	case s.protocol >= 3 && dialect == pickle.Python2:

@@ -5,12 +5,12 @@ import (
 	"encoding/hex"
 )
 
-// Digest authentication of ZODB 3.2 … ZEO 4.x (PROTOCOL.md §10). The
-// exchange: getAuthProtocol() → "digest"; auth_get_challenge() → (realm,
-// challenge, nonce); auth_response((user, challenge, response)) → True;
-// then both sides switch to MAC mode (SetMACKey) with the session key.
-// The scheme is SHA-1 based and as weak as it was in 2003; it only
-// matters for talking to servers configured for it.
+// Digest authentication of ZODB 3.2 … ZEO 4.x (docs/protocol.md,
+// Authentication). The exchange: getAuthProtocol() → "digest";
+// auth_get_challenge() → (realm, challenge, nonce); auth_response((user,
+// challenge, response)) → True; then both sides switch to MAC mode (SetMACKey)
+// with the session key. The scheme is SHA-1 based and as weak as it was in
+// 2003; it only matters for talking to servers configured for it.
 
 // DigestHash returns h_up, the lowercase hex SHA-1 of "user:realm:password".
 // It is what a server's password file stores for each user; the realm is

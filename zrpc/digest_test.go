@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// PROTOCOL.md §10 test vector.
+// The digest vector of docs/protocol.md, Test vectors.
 func TestDigestProtocolVector(t *testing.T) {
 	hup := DigestHash("alice", "zeo", "secret")
 	if hup != "8c869e1f68b10efcf6140495cfa04c2c98ac8e1c" {

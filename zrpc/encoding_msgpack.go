@@ -17,13 +17,13 @@ import (
 )
 
 // MsgpackEncoding is the msgpack encoding of ZEO 5.1+ (version M5,
-// PROTOCOL.md §5.3), mapped onto the pickle value model the way the Python
-// side maps it: text is str, Bytes and ByteString are bin, tuples and lists
-// are arrays, dicts are maps, None is nil, and no ext type is used. Arrays
-// decode as pickle.Tuple (ZEO decodes with use_list=False), bin as
+// docs/protocol.md, msgpack), mapped onto the pickle value model the way the
+// Python side maps it: text is str, Bytes and ByteString are bin, tuples and
+// lists are arrays, dicts are maps, None is nil, and no ext type is used.
+// Arrays decode as pickle.Tuple (ZEO decodes with use_list=False), bin as
 // pickle.Bytes aliasing the payload, ints as int64 (a uint64 beyond int64 as
-// *big.Int), floats as float64. Calls spell their flags as bools, as every
-// ZEO 5 peer does. It is safe for concurrent use.
+// *big.Int), floats as float64. Calls spell their flags as bools, as every ZEO
+// 5 peer does. It is safe for concurrent use.
 //
 // It drives the low-level Encoder and Decoder of
 // github.com/vmihailenco/msgpack/v5 (EncodeArrayLen, PeekCode, ...) rather
@@ -198,7 +198,7 @@ func (w *msgpackWriter) value(v pickle.Value, depth int) error {
 		}
 	case *pickle.Exception:
 		// What ZEO 5's msgpack default hook makes of an exception: the
-		// (name, state) pair of an error reply (PROTOCOL.md §5.3).
+		// (name, state) pair of an error reply (docs/protocol.md, msgpack).
 		if v != nil {
 			return w.array(NameState(v), depth)
 		}

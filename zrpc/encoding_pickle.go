@@ -110,7 +110,8 @@ func (e *PickleEncoding) Adapt(firstPeerPayload []byte) Encoding {
 // SniffDialect tells the dialect of a pickled message from its first
 // bytes: protocol 3 and above (`\x80\x03`, written by Python 3 and by
 // zodbpickle on ZEO 5.2+) means Python3; a message without PROTO (`(`,
-// protocols 0 and 1) or at protocol 2 means Python2 (PROTOCOL.md §5.1-5.2).
+// protocols 0 and 1) or at protocol 2 means Python2 (docs/protocol.md,
+// Encodings).
 // It reports false for anything else, msgpack included. A client uses it
 // on the first reply to pick the dialect to send in.
 func SniffDialect(payload []byte) (pickle.Dialect, bool) {

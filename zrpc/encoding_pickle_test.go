@@ -11,7 +11,7 @@ import (
 )
 
 // Each preset spells the flags of calls and replies as the release it
-// names does (PROTOCOL.md §4.1, the captures).
+// names does (docs/protocol.md, Messages; the captures).
 func TestPresetFlags(t *testing.T) {
 	syncCall := &Message{ID: int64(1), Method: "ping", Args: pickle.Tuple{}}
 	oneWay := &Message{ID: int64(0), Flags: FlagAsync, Method: "info", Args: pickle.Tuple{}}

@@ -43,7 +43,7 @@ type PickleStyle struct {
 	Protocol int
 	// Dialect is the Python whose pickler is imitated: Python2 writes
 	// method names and all byte strings as py2 str, Python3 writes text
-	// and bytes apart (PROTOCOL.md §5.1).
+	// and bytes apart (docs/protocol.md, What servers write).
 	Dialect pickle.Dialect
 	// Flags is how calls spell their flags.
 	Flags FlagStyle

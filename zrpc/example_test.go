@@ -113,7 +113,7 @@ func ExampleFrameWriter() {
 }
 
 // The digest authentication of ZODB 3.2 to ZEO 4 with the test vector of
-// PROTOCOL.md §10: user alice, realm zeo, password secret.
+// docs/protocol.md, Test vectors: user alice, realm zeo, password secret.
 func ExampleDigestResponse() {
 	const (
 		challenge = "5ccb6db4fa8e0d6cc6c266b2dc050a4698944d0b"
@@ -132,7 +132,7 @@ func ExampleDigestResponse() {
 
 // After a successful auth_response both sides install the session key, and
 // every later frame carries the MAC flag and an HMAC-SHA1 of the stream so
-// far (PROTOCOL.md §2.2, §10).
+// far (docs/protocol.md, MAC'd frames, Authentication).
 func ExampleFrameWriter_SetMACKey() {
 	hup := zrpc.DigestHash("alice", "zeo", "secret")
 	key := zrpc.DigestSessionKey(hup, "7c026d4d47713939267cbc06c37ca8c996d2a027")

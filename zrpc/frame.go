@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Frame sizes (PROTOCOL.md §2.1): a frame is a 4-byte big-endian payload
-// length followed by the payload.
+// Frame sizes (docs/protocol.md, Framing): a frame is a 4-byte big-endian
+// payload length followed by the payload.
 const (
 	// DefaultMaxFrameSize is the largest payload a FrameReader accepts
 	// unless told otherwise. ZEO itself has no limit; real messages are far

@@ -24,7 +24,7 @@ var (
 	// HMAC-SHA1 of the stream so far under the session key.
 	ErrMACMismatch = errors.New("frame MAC mismatch")
 	// ErrMACMissing: a frame arrived without the MAC flag although a
-	// session key is installed (PROTOCOL.md §2.2: the reference
+	// session key is installed (docs/protocol.md, MAC'd frames: the reference
 	// implementation drops the connection in that case too).
 	ErrMACMissing = errors.New("frame MAC missing")
 )

@@ -41,7 +41,8 @@ func writeFrames(t testing.TB, key []byte, payloads ...[]byte) []byte {
 }
 
 func TestFrameWireFormat(t *testing.T) {
-	// PROTOCOL.md §2.1: the version frames of a 3.10 and a ZEO 5 server.
+	// docs/protocol.md, Framing: the version frames of a 3.10 and a ZEO 5
+	// server.
 	if got, want := writeFrames(t, nil, []byte("Z3101")), frameBytes(t, "00000005 5a33313031"); !bytes.Equal(got, want) {
 		t.Errorf("Z3101 frame = %x, want %x", got, want)
 	}
@@ -94,8 +95,8 @@ func TestReadFramePayloadIsFresh(t *testing.T) {
 	}
 }
 
-// PROTOCOL.md §10 test vector: session key of alice/zeo/secret, the first
-// two MAC'd client frames.
+// The digest vector (docs/protocol.md, Test vectors): session key of
+// alice/zeo/secret, the first two MAC'd client frames.
 func TestMACProtocolVector(t *testing.T) {
 	hup := DigestHash("alice", "zeo", "secret")
 	key := DigestSessionKey(hup, "7c026d4d47713939267cbc06c37ca8c996d2a027")
@@ -174,7 +175,7 @@ func TestMACMismatch(t *testing.T) {
 }
 
 // A MAC'd frame while no key is installed: the MAC is skipped unchecked,
-// as smac does (PROTOCOL.md §2.2).
+// as ZEO's reader does (docs/protocol.md, MAC'd frames).
 func TestMACIgnoredWithoutKey(t *testing.T) {
 	wire := writeFrames(t, []byte("some key"), []byte("one"), []byte("two"))
 	fr := NewFrameReader(bytes.NewReader(wire))

@@ -27,8 +27,9 @@ type refFrame struct {
 	err     error // nil, io.EOF or a sentinel
 }
 
-// refParse is a deliberately plain reading of §2.1/§2.2, the oracle the
-// fuzz targets hold FrameReader to. mac is nil for MAC mode off.
+// refParse is a deliberately plain reading of docs/protocol.md, Framing and
+// MAC'd frames, the oracle the fuzz targets hold FrameReader to. mac is nil for
+// MAC mode off.
 func refParse(data []byte, max int, mac hash.Hash) []refFrame {
 	var out []refFrame
 	for {

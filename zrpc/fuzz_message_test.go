@@ -13,8 +13,8 @@ import (
 )
 
 // addMessageSeeds seeds a fuzz target with every message frame of the
-// captures whose encoding matches (msgpack or pickle), and the PROTOCOL.md
-// vectors.
+// captures whose encoding matches (msgpack or pickle), and the vectors of
+// docs/protocol.md.
 func addMessageSeeds(f *testing.F, msgpack bool) {
 	for _, path := range captures.Names() {
 		if strings.Contains(path, "msgpack") != msgpack {

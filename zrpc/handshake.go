@@ -56,11 +56,11 @@ func (e *HandshakeError) Unwrap() []error {
 	return []error{e.Err}
 }
 
-// ClientHandshake performs the client side of the version exchange: it
-// reads the server's version frame, picks a reply with Negotiate among
-// allowed (nil: every known version) and sends it. Nothing else may be
-// sent before (PROTOCOL.md §15). Extra frames the server sends right after
-// its version stay buffered in fr for the connection.
+// ClientHandshake performs the client side of the version exchange: it reads
+// the server's version frame, picks a reply with Negotiate among allowed (nil:
+// every known version) and sends it. Nothing else may be sent before
+// (docs/protocol.md, Handshake). Extra frames the server sends right after its
+// version stay buffered in fr for the connection.
 //
 // ctx bounds the whole exchange. If the streams behind fr and fw have
 // deadlines (a net.Conn does), they carry ctx's deadline and cancellation

@@ -188,7 +188,7 @@ func TestClientHandshakeLeavesConnClean(t *testing.T) {
 }
 
 // The client sends nothing before the server's version has arrived
-// (§15.1), and only the version.
+// (docs/protocol.md, Handshake), and only the version.
 func TestClientHandshakeWaitsForServer(t *testing.T) {
 	client, server := tcpPair(t)
 	done := make(chan error, 1)

@@ -6,7 +6,8 @@ import (
 	"hash"
 )
 
-// MAC mode of ZEO 2.2 … 4.x after digest authentication (PROTOCOL.md §2.2).
+// MAC mode of ZEO 2.2 … 4.x after digest authentication (docs/protocol.md,
+// MAC'd frames).
 const (
 	// MACBit is the flag in a length prefix announcing that a MAC sits
 	// between the prefix and the payload.

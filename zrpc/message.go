@@ -11,8 +11,8 @@
 // The package has three layers, each using only the ones below it:
 //
 //   - Frames. [FrameReader] and [FrameWriter] carry payloads, each behind a
-//     4-byte big-endian length prefix (PROTOCOL.md §2). They also implement
-//     the MAC mode of authenticated ZEO 2.2 – 4.x sessions
+//     4-byte big-endian length prefix (docs/protocol.md, Framing). They also
+//     implement the MAC mode of authenticated ZEO 2.2 – 4.x sessions
 //     ([FrameWriter.SetMACKey], [FrameReader.SetMACKey]).
 //   - Encodings. A [Message] is the (msgid, flags, method, args) tuple of
 //     every call and reply. An [Encoding] turns it into a frame payload and
@@ -31,15 +31,15 @@
 //
 // # Handshake and negotiation
 //
-// Before any message, each side sends its protocol [Version] as one raw
-// frame (PROTOCOL.md §3): the server announces its own, the client replies
-// with the version the connection will speak, and a server that does not
-// accept the reply closes the connection without a word. [ClientHandshake]
-// does the client side, choosing the reply with [Negotiate] among the
-// versions the caller allows. Servers adapt to the client's
-// version, so what a connection can do follows from the negotiated
-// version: [Version.Capabilities] and [Version.HasMethod] (calling a method
-// the server lacks makes every ZEO server drop the connection).
+// Before any message, each side sends its protocol [Version] as one raw frame
+// (docs/protocol.md, Handshake): the server announces its own, the client
+// replies with the version the connection will speak, and a server that does
+// not accept the reply closes the connection without a word. [ClientHandshake]
+// does the client side, choosing the reply with [Negotiate] among the versions
+// the caller allows. Servers adapt to the client's version, so what a
+// connection can do follows from the negotiated version: [Version.Capabilities]
+// and [Version.HasMethod] (calling a method the server lacks makes every ZEO
+// server drop the connection).
 //
 // A client therefore dials, wraps the net.Conn in a FrameReader and a
 // FrameWriter, runs ClientHandshake with them, and hands the same framers
@@ -65,7 +65,7 @@ import "github.com/gozeo/gozeo/pickle"
 // Flags is the flags field of a message.
 type Flags uint8
 
-// Message flags (PROTOCOL.md §4.1).
+// Message flags (docs/protocol.md, Messages).
 const (
 	// FlagAsync marks a one-way call: no reply is sent.
 	FlagAsync Flags = 1
@@ -94,8 +94,8 @@ type Message struct {
 // IsReply reports whether m is a reply (including a heartbeat).
 func (m *Message) IsReply() bool { return m.Method == ReplyMethod }
 
-// IsHeartbeat reports whether m is the client heartbeat of PROTOCOL.md
-// §4.4: a reply to msgid -1 carrying None.
+// IsHeartbeat reports whether m is the client heartbeat (docs/protocol.md,
+// Heartbeats): a reply to msgid -1 carrying None.
 func (m *Message) IsHeartbeat() bool {
 	id, ok := pickle.AsInt(m.ID)
 	return m.IsReply() && ok && id == -1

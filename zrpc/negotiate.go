@@ -11,7 +11,8 @@ import (
 // ErrProtocolMismatch is matched (errors.Is) by every *NegotiationError:
 // the two sides have no protocol version in common, or the peer's version
 // string is not a ZEO version at all. Real servers react to a version they
-// do not accept by closing the connection without a word (§3.3).
+// do not accept by closing the connection without a word (docs/protocol.md,
+// Handshake).
 var ErrProtocolMismatch = errors.New("protocol version mismatch")
 
 // ErrUnknownVersion reports an allowed set naming a version this package
@@ -54,7 +55,7 @@ func (e *NegotiationError) Is(target error) bool { return target == ErrProtocolM
 
 // Negotiate picks the client's reply to a server that announced server,
 // among the allowed versions (nil or empty: KnownVersions). The rules,
-// from the generation table (§3.6):
+// from the generation table (docs/protocol.md, Handshake):
 //
 //   - A version is a candidate if it is allowed and every server release
 //     announcing that string accepts it (Z5 is announced by ZEO 5.0, which

@@ -6,9 +6,9 @@ import (
 	"github.com/gozeo/gozeo/pickle"
 )
 
-// RemoteError is an exception the peer raised, in whichever of the shapes
-// of PROTOCOL.md §4.3 it arrived. Upper layers map Class to their own typed
-// errors; zrpc keeps the names as the server spelled them
+// RemoteError is an exception the peer raised, in whichever of the shapes of
+// docs/protocol.md, Errors, it arrived. Upper layers map Class to their own
+// typed errors; zrpc keeps the names as the server spelled them
 // ("exceptions.KeyError" from Python 2, "builtins.KeyError" from Python 3).
 type RemoteError struct {
 	// Class is the qualified class name, e.g.
@@ -81,7 +81,7 @@ func (e *RemoteError) Attr(name string) (pickle.Value, bool) {
 	return e.State.GetString(name)
 }
 
-// ErrorFromReply recognizes an error reply (PROTOCOL.md §4.3):
+// ErrorFromReply recognizes an error reply (docs/protocol.md, Errors):
 //
 //   - ZEO 5/6, flags FlagError: the value is (qualified class name, state),
 //     state being the exception's __dict__ (a dict) or, when that is empty,
@@ -146,9 +146,10 @@ func zeo5Error(v pickle.Value) *RemoteError {
 
 // ExceptionValue recognizes a pickled exception instance that arrives as a
 // plain value: the (oid, instance) items of a ZEO ≤ 4.x serialnos call
-// (PROTOCOL.md §9). It accepts Python 2.4 old-style instances, new-style
-// Class(*args) reductions and ZODB's _recon form (see [pickle.AsException]).
-// The caller sets Method if it knows which call the error belongs to.
+// (docs/protocol.md, Commit). It accepts Python 2.4 old-style instances,
+// new-style Class(*args) reductions and ZODB's _recon form (see
+// [pickle.AsException]). The caller sets Method if it knows which call the
+// error belongs to.
 func ExceptionValue(v pickle.Value) (*RemoteError, bool) {
 	x, ok := pickle.AsException(v)
 	if !ok {

@@ -22,7 +22,7 @@ func replyMsg(flags Flags, v pickle.Value) *Message {
 }
 
 // reconInstance is ZODB's _recon(Class, state) pickle of a POSError, as a
-// 3.10 server sends it (PROTOCOL.md §4.3, the POSKeyError capture).
+// 3.10 server sends it (docs/protocol.md, Errors; the poskeyerror capture).
 func reconInstance(cls pickle.Global, args pickle.Tuple, attrs ...pickle.Value) *pickle.Object {
 	st := pickle.DictOf(attrs...)
 	_ = st.Set(pickle.ByteString("args"), args)

@@ -6,10 +6,10 @@ import (
 	"github.com/gozeo/gozeo/pickle"
 )
 
-// Version is a ZEO protocol version string, the raw first frame each side
-// sends (PROTOCOL.md §1, §3). Versions compare as byte strings, which is
-// how every ZEO release compares them: Z200 < Z201 < Z303 < Z308 < Z309 <
-// Z310 < Z3101 < Z4 < Z5 (Z310 sorts before Z3101 as its prefix).
+// Version is a ZEO protocol version string, the raw first frame each side sends
+// (docs/protocol.md, Generations, Handshake). Versions compare as byte strings,
+// which is how every ZEO release compares them: Z200 < Z201 < Z303 < Z308 <
+// Z309 < Z310 < Z3101 < Z4 < Z5 (Z310 sorts before Z3101 as its prefix).
 type Version string
 
 // The protocol versions ZEO servers have announced or accepted.

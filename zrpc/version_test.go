@@ -5,7 +5,8 @@ import (
 )
 
 func TestVersionOrder(t *testing.T) {
-	// §3.3: the byte order every release relies on; Z310 < Z3101.
+	// The byte order every release relies on; Z310 < Z3101 (docs/protocol.md,
+	// Generations).
 	vs := KnownVersions()
 	for i := 1; i < len(vs)-1; i++ {
 		if !(vs[i-1] < vs[i]) {

@@ -48,6 +48,15 @@ func TestProfileJSON(t *testing.T) {
 	if doc.Negotiated != "Z309" || !doc.Write || !doc.Passed || len(doc.Results) < 15 {
 		t.Errorf("report %+v", doc)
 	}
+	blobs := 0
+	for _, r := range doc.Results {
+		if strings.HasPrefix(r.Check, "blobs:") && r.Status == conform.Pass {
+			blobs++
+		}
+	}
+	if blobs != 2 {
+		t.Errorf("%d blob checks passed, want 2: %+v", blobs, doc.Results)
+	}
 }
 
 // A failing server: exit status 1 and the failure in the table.

@@ -7,7 +7,9 @@
 //
 // The read-only suite registers read-only and writes nothing. The write
 // suite (Options.Write) commits on the storage it is given, which should
-// be a scratch storage: new objects, conflicts, an undo and a pack.
+// be a scratch storage: new objects, conflicts, an undo, a blob where the
+// server has blobs, and a pack. It keeps blob files in temporary
+// directories unless Options.Client names a blob directory.
 package conform
 
 import (
@@ -24,8 +26,9 @@ type Options struct {
 	// Addr is the server's address, host:port.
 	Addr string
 	// Client configures the connection: storage name, TLS, credentials,
-	// dialect. Run sets ReadOnly (from Write), switches reconnection off
-	// and leaves the rest as given.
+	// dialect, blob directory. Run sets ReadOnly (from Write), switches
+	// reconnection off, gives the write suite temporary blob directories
+	// when BlobDir is empty, and leaves the rest as given.
 	Client zeo.Options
 	// Write runs the write suite too, on the storage: it commits.
 	Write bool
@@ -110,6 +113,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	copts.ReadOnly = !opts.Write
 	copts.Reconnect = zeo.ReconnectPolicy{Disabled: true}
 	e := &env{opts: opts, copts: copts}
+	if opts.Write {
+		cleanup, err := e.blobDirs()
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+	}
 	dctx, cancel := context.WithTimeout(ctx, opts.CheckTimeout)
 	c, err := e.dial(dctx)
 	cancel()
@@ -153,6 +163,11 @@ type env struct {
 	tid1, tid2   zeo.TID
 	data1, data2 []byte
 	desc2        string
+	// blobsMissing is the skip note once zeo refused a blob operation;
+	// readerOpts configure the second client of the blob check, with a
+	// blob directory of its own.
+	blobsMissing string
+	readerOpts   zeo.Options
 }
 
 func (e *env) dial(ctx context.Context) (*zeo.Client, error) {

@@ -34,9 +34,19 @@ func TestEveryProfileConforms(t *testing.T) {
 			if !rep.Passed() {
 				t.Fatalf("failures:\n%s", table.String())
 			}
+			blobs := rep.Negotiated.Capabilities().Blobs
 			for _, r := range rep.Results {
 				if r.Status == conform.Skip && !strings.Contains(r.Note, "has no") {
 					t.Errorf("%s skipped: %s", r.Check, r.Note)
+				}
+				if !strings.HasPrefix(r.Check, "blobs:") {
+					continue
+				}
+				if blobs && r.Status != conform.Pass {
+					t.Errorf("%s: %s %s, want a pass: the server has blobs", r.Check, r.Status, r.Note)
+				}
+				if !blobs && (r.Status != conform.Skip || !strings.HasPrefix(r.Note, "no blobs")) {
+					t.Errorf("%s: %s %q, want skipped for no blobs", r.Check, r.Status, r.Note)
 				}
 			}
 			if p, _, _ := rep.Counts(); p < 10 {
@@ -113,6 +123,62 @@ func TestFailureIsReported(t *testing.T) {
 	}
 	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || doc.Passed || len(doc.Results) != len(rep.Results) {
 		t.Fatalf("JSON %s: %v", js.String(), err)
+	}
+}
+
+// A storage without a blob directory: zeo learns it from get_info's
+// interfaces and refuses blob calls before sending them, and the suite
+// reports the blob checks as skipped, not failed.
+func TestNoBlobsIsASkip(t *testing.T) {
+	for _, p := range []zeotest.Profile{zeotest.Z3101Py27, zeotest.Z5Py3} {
+		t.Run(string(p), func(t *testing.T) {
+			srv := zeotest.Start(t, &zeotest.Options{Profile: p, NoBlobs: true})
+			rep, err := conform.Run(t.Context(), conform.Options{Addr: srv.Addr(), Write: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table bytes.Buffer
+			rep.WriteTable(&table)
+			if !rep.Passed() {
+				t.Fatalf("failures:\n%s", table.String())
+			}
+			n := 0
+			for _, r := range rep.Results {
+				if strings.HasPrefix(r.Check, "blobs:") {
+					n++
+					if r.Status != conform.Skip || !strings.HasPrefix(r.Note, "no blobs") || !strings.Contains(r.Note, "IBlobStorage") {
+						t.Errorf("%s: %s %q, want skipped for no blobs", r.Check, r.Status, r.Note)
+					}
+				}
+			}
+			if n != 2 || !strings.Contains(table.String(), "SKIP (no blobs") {
+				t.Errorf("%d blob checks; table:\n%s", n, table.String())
+			}
+		})
+	}
+}
+
+// A server whose blob transfer breaks fails the blob checks, and only
+// them, with what was sent, what came back and what was expected.
+func TestBrokenBlobTransferFails(t *testing.T) {
+	srv := zeotest.Start(t, &zeotest.Options{Profile: zeotest.Z4Py27})
+	srv.SetFaults(zeotest.Fault{Method: "sendBlob", Action: zeotest.Close})
+	rep, err := conform.Run(t.Context(), conform.Options{Addr: srv.Addr(), Write: true, CheckTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, r := range rep.Results {
+		if r.Status != conform.Fail {
+			continue
+		}
+		failed = append(failed, r.Check)
+		if !strings.HasPrefix(r.Check, "blobs:") || !strings.Contains(r.Sent, "sendBlob") && !strings.Contains(r.Sent, "loads the blob") || r.Got == "" || r.Want == "" {
+			t.Errorf("failure %+v", r)
+		}
+	}
+	if len(failed) != 2 {
+		t.Errorf("failed %v, want the two blob checks", failed)
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 )
 
 // writeChecks commit on the storage. They run in order: the commit check
-// makes the two revisions of a scratch object the later ones look at, and
-// pack, last, drops the older one.
+// makes the two revisions of a scratch object the later ones look at, the
+// blob checks (blob.go) run where the server has blobs, and pack, last,
+// drops the older revision.
 var writeChecks = []check{
 	{name: "new_oids", ops: []zeo.Operation{zeo.OpNewOIDs}, run: checkNewOIDs},
 	{name: "commit: two revisions, another client told", ops: []zeo.Operation{zeo.OpNewOIDs, zeo.OpStore, zeo.OpLoad}, run: checkCommit},
@@ -30,9 +31,9 @@ var writeChecks = []check{
 	{name: "read conflict: checkCurrentSerialInTransaction", ops: []zeo.Operation{zeo.OpCheckCurrentSerial, zeo.OpNewOIDs, zeo.OpStore}, run: needsCommit(checkReadConflict)},
 	{name: "iterator over the two commits", ops: []zeo.Operation{zeo.OpIterator}, run: needsCommit(checkIterator)},
 	{name: "undo of the newer revision", ops: []zeo.Operation{zeo.OpUndoLog, zeo.OpUndo, zeo.OpLoad}, run: needsCommit(checkUndo)},
+	{name: "blobs: a missing blob is not found", run: checkBlobMissing},
+	{name: "blobs: store a blob, another client loads it", run: checkBlobRoundTrip},
 	{name: "pack drops the replaced revision", ops: []zeo.Operation{zeo.OpPack, zeo.OpLoadSerial}, run: needsCommit(checkPack)},
-	// TODO(blobs): storeBlob / sendBlob / loadBlob once the client has
-	// blobs (issue 10): a check gated on zeo's blob operation.
 }
 
 // needsCommit skips a check when the commit check did not make the

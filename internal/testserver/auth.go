@@ -13,7 +13,8 @@ import (
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// authState is the server's digest authentication setup (PROTOCOL.md §10).
+// authState is the server's digest authentication setup (docs/protocol.md,
+// Authentication).
 type authState struct {
 	realm string // configured realm; "" is Python's None
 	db    *authdb.DB

@@ -14,8 +14,9 @@ import (
 	"github.com/gozeo/gozeo/zrpc"
 )
 
-// authenticate runs the digest exchange of PROTOCOL.md §10 and switches
-// the connection to MAC mode on success, returning auth_response's value.
+// authenticate runs the digest exchange (docs/protocol.md, Authentication) and
+// switches the connection to MAC mode on success, returning auth_response's
+// value.
 func (c *testClient) authenticate(user, realm, password string) (pickle.Value, error) {
 	c.t.Helper()
 	if p := c.mustCall("getAuthProtocol"); p != "digest" && pickle.Repr(p) != "'digest'" {

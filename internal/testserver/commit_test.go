@@ -314,8 +314,8 @@ func TestReadsAndGetInvalidations(t *testing.T) {
 }
 
 // A ZEO ≤ 4 server replays the stores at vote and stops at the first that
-// fails: serialnos lists (oid, tid) for each store before it, then
-// (oid, exception), and nothing for the stores after it (PROTOCOL.md §9;
+// fails: serialnos lists (oid, tid) for each store before it, then (oid,
+// exception), and nothing for the stores after it (docs/protocol.md, Commit;
 // ZEOStorage._store appends to the same serials list either way).
 func TestFailedVoteListsEarlierStores(t *testing.T) {
 	frozen := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)

@@ -8,7 +8,7 @@
 // protocol, the three error-reply shapes, store results (serialnos before
 // the vote reply, or ZEO 5's vote list), invalidation payloads, one-way
 // error handling, digest authentication with MACs (3.x/4.x) and mutual TLS
-// (ZEO 5). Every behaviour comes from PROTOCOL.md and the captures of real
+// (ZEO 5). Every behaviour comes from docs/protocol.md and the captures of real
 // servers or, where they are silent, from the released servers' sources.
 //
 // In tests:

@@ -22,8 +22,8 @@ const rawFrame = "\x00raw-frame"
 // serverEncoding is the zrpc encoding of a connection plus what the
 // imitated server's unpickler refuses: Python 2 cPickle reads nothing above
 // protocol 2, Python 3 servers read py2 strings as ASCII text, and every
-// release admits only a few globals (PROTOCOL.md §5.2,
-// server-decode-probe.txt).
+// release admits only a few globals (docs/protocol.md, What servers can
+// read; internal/captures/testdata/server-decode-probe.txt).
 type serverEncoding struct {
 	zrpc.Encoding
 	prof   Profile
@@ -117,7 +117,7 @@ func (p Profile) checkReadable(payload []byte) error {
 }
 
 // allowedGlobal is the server's find_global: which globals a client may
-// name in a message (PROTOCOL.md §5.2).
+// name in a message (docs/protocol.md, What servers can read).
 func (p Profile) allowedGlobal(module, name string) bool {
 	if module == "ZopeUndo.Prefix" {
 		return true

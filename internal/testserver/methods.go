@@ -80,7 +80,7 @@ func init() {
 }
 
 // zeo5Methods is ZEO 5's registered_methods: what a registered client may
-// call (PROTOCOL.md §7.3).
+// call (docs/protocol.md, Methods).
 var zeo5Methods = setOf("get_info", "lastTransaction", "getInvalidations", "new_oids", "pack",
 	"loadBefore", "storea", "checkCurrentSerialInTransaction", "restorea", "storeBlobStart",
 	"storeBlobChunk", "storeBlobEnd", "storeBlobShared", "deleteObject", "tpc_begin", "vote",
@@ -126,7 +126,7 @@ func setOf(names ...string) map[string]bool {
 
 // lookup returns the implementation of method name if the imitated server
 // has it for this client now, a *dropError if it does not (every
-// generation drops the client then, PROTOCOL.md §4.6), or the
+// generation drops the client then, docs/protocol.md, Methods), or the
 // AttributeError of a method called before register.
 func (s *session) lookup(name string) (methodFunc, error) {
 	fn := methodTable[name]

@@ -76,7 +76,7 @@ func (s *session) getAuthProtocol(c *call, args pickle.Tuple) (pickle.Value, err
 }
 
 // get_info() → the storage description, with each generation's keys
-// (PROTOCOL.md §7.1).
+// (docs/protocol.md, Methods).
 func (s *session) getInfo(c *call, args pickle.Tuple) (pickle.Value, error) {
 	if err := s.prof.arity("get_info", args, 0, 0); err != nil {
 		return nil, err

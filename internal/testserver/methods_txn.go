@@ -320,14 +320,13 @@ func (s *session) report(t *txnInfo, items *pickle.List) (pickle.Value, error) {
 }
 
 // voteFailed reports a failed vote. ZEO ≤ 4, for a change that failed:
-// serialnos lists what the server applied before it, as a success would,
-// then (oid, exception) for the failure (PROTOCOL.md §9; the stores after
-// it are never tried), and the reply is None; the transaction keeps the
-// commit lock until tpc_abort. ZEO 5: the server aborts the transaction
-// and the vote's error reply carries the exception. Anything else (a tid
-// the client asked for that is too old, which the storage's tpc_begin
-// refuses) is the vote's error reply; 3.10+ servers abort the transaction
-// then.
+// serialnos lists what the server applied before it, as a success would, then
+// (oid, exception) for the failure (docs/protocol.md, Commit; the stores after
+// it are never tried), and the reply is None; the transaction keeps the commit
+// lock until tpc_abort. ZEO 5: the server aborts the transaction and the vote's
+// error reply carries the exception. Anything else (a tid the client asked for
+// that is too old, which the storage's tpc_begin refuses) is the vote's error
+// reply; 3.10+ servers abort the transaction then.
 func (s *session) voteFailed(t *txnInfo, id pickle.Value, err error) (pickle.Value, error) {
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {

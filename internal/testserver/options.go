@@ -20,7 +20,8 @@ type Options struct {
 	// every write; pack still works, as it does on a real read-only server.
 	ReadOnly bool
 	// Auth switches on the "digest" authentication of ZODB 3.2 – ZEO 4
-	// (PROTOCOL.md §10). ZEO 5 profiles have none and refuse it.
+	// (docs/protocol.md, Authentication). ZEO 5 profiles have none and refuse
+	// it.
 	Auth *Auth
 	// TLS serves over TLS (ZEO 5 profiles only). The server requires and
 	// verifies a client certificate, as ZEO 5 does: the config must have

@@ -11,7 +11,7 @@ import (
 
 // Profile describes one server generation the test server imitates: what
 // it announces and accepts, how it encodes, which methods it has and how
-// its replies, errors and invalidations look (PROTOCOL.md §1–§13). Most
+// its replies, errors and invalidations look (docs/protocol.md). Most
 // protocol behaviour follows from the announced version through
 // [zrpc.Version.Capabilities]; the fields below are what the version does
 // not tell: the Python the server ran on and a few release quirks.
@@ -31,11 +31,12 @@ type Profile struct {
 	Python int
 	// PickleProtocol is the protocol of the pickles the server emits: 0
 	// for ZEO 2 and ZODB 3.2, 1 for later Python 2 servers, 3 for Python 3
-	// ones (PROTOCOL.md §5.1).
+	// ones (docs/protocol.md, What servers write).
 	PickleProtocol int
 	// OldStyleExceptions: exceptions are classic instances (Python 2.4),
 	// pickled MARK GLOBAL OBJ + dict BUILD; otherwise they are new-style
-	// (REDUCE, and ZODB's _recon for POSError subclasses). §11.2–§11.3.
+	// (REDUCE, and ZODB's _recon for POSError subclasses); docs/protocol.md,
+	// Errors.
 	OldStyleExceptions bool
 	// ExceptionMessage: ZODB 3.8's POSError.__reduce__ puts the
 	// BaseException 'message' attribute into the _recon state.
@@ -54,15 +55,16 @@ type Profile struct {
 	// deleted (deleteObject); 3.10.1 stopped doing so.
 	InvalidateDeleted bool
 	// InvalidateNewObjects: ZEO 5.2.2+ invalidates objects created with
-	// serial z64 too; older servers leave them out (PROTOCOL.md §8).
+	// serial z64 too; older servers leave them out (docs/protocol.md,
+	// Invalidations).
 	InvalidateNewObjects bool
 	// InfoAlways: ZEO 5 sends info() before every tpc_finish reply; older
 	// servers only when the transaction invalidated something.
 	InfoAlways bool
 	// PreMVCC: a ZODB 3.2 server, which announces Z201 like 3.3.0 but
 	// predates MVCC: it has no loadEx, loadBefore or verify, and its
-	// get_info still reports supportsTransactionalUndo (PROTOCOL.md §3.6,
-	// §7.1). Clients tell the two apart by that key.
+	// get_info still reports supportsTransactionalUndo (docs/protocol.md,
+	// Handshake, Methods). Clients tell the two apart by that key.
 	PreMVCC bool
 	// FindGlobal lists the globals, besides ZopeUndo.Prefix, that the
 	// server's unpickler lets a client name in a message: "module" for a

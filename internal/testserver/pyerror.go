@@ -12,7 +12,8 @@ import (
 
 // pyError is a Python exception the imitated server raises: the class, the
 // args tuple and the instance attributes, from which each generation's
-// error reply (PROTOCOL.md §4.3) and serialnos entries (§9) are built.
+// error reply and serialnos entries are built (docs/protocol.md, Errors,
+// Commit).
 type pyError struct {
 	Module, Name string
 	Args         pickle.Tuple

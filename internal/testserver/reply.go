@@ -12,11 +12,11 @@ import (
 // imitated server does not take is dropped.
 var errClientReply = errors.New("testserver: the imitated server drops a client that sends this reply")
 
-// checkClientReply applies the imitated server's rule for a .reply message
-// from the client (PROTOCOL.md §4.4). Servers make no calls that expect a
-// reply, so the only legitimate one is the heartbeat (-1, 0, '.reply',
-// None). The connection passes on (and ignores) what the server takes;
-// an error drops the client.
+// checkClientReply applies the imitated server's rule for a .reply message from
+// the client (docs/protocol.md, Heartbeats). Servers make no calls that expect
+// a reply, so the only legitimate one is the heartbeat (-1, 0, '.reply', None).
+// The connection passes on (and ignores) what the server takes; an error drops
+// the client.
 //
 //   - ZODB ≤ 3.9 file any reply in a table nobody reads; only a msgid that
 //     cannot be a dict key makes that fail, and the client is dropped.

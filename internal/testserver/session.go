@@ -235,7 +235,7 @@ func (s *session) finish(c *call, v pickle.Value, err error) {
 }
 
 // oneWayFailed handles an exception in a one-way call: ZEO ≤ 4 logs it and
-// carries on, ZEO 5 closes the connection (PROTOCOL.md §4.5).
+// carries on, ZEO 5 closes the connection (docs/protocol.md, One-way calls).
 func (s *session) oneWayFailed(c *call, err error) {
 	pe := s.prof.pyErrorFrom(err)
 	if s.prof.caps().OneWayErrorsDisconnect {

@@ -17,7 +17,7 @@ import (
 
 // serverTLS checks a TLS config for the profile and returns the config the
 // server uses: a copy that requires and verifies client certificates, as
-// ZEO 5's server context always does (CERT_REQUIRED, PROTOCOL.md §2.4).
+// ZEO 5's server context always does (CERT_REQUIRED, docs/protocol.md, TLS).
 func serverTLS(p Profile, c *tls.Config) (*tls.Config, error) {
 	if !p.caps().TLS {
 		return nil, fmt.Errorf("testserver: profile %s (%s) has no TLS: it arrived with ZEO 5; use a z5 or m5 profile, or Options.Auth for digest authentication", p.Name, p.Release)

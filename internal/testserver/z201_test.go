@@ -10,7 +10,7 @@ import (
 )
 
 // A ZODB 3.2 server answers in protocol-0 pickles: the reply tuple opens
-// with MARK and a text INT msgid (PROTOCOL.md §5.1).
+// with MARK and a text INT msgid (docs/protocol.md, What servers write).
 func TestZ201RepliesInProtocol0(t *testing.T) {
 	srv := Start(t, Options{Profile: "z201-py24"})
 	c := rawDial(t, srv, nil)

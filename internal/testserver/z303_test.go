@@ -11,7 +11,7 @@ import (
 
 // A ZODB 3.3 – 3.7 server has the version API and MVCC reads, getSerial
 // instead of 3.8's getTid, and none of 3.8's blob and record_iternext
-// methods: calling one drops the client (PROTOCOL.md §7.2, §4.6).
+// methods: calling one drops the client (docs/protocol.md, Methods).
 func TestZ303MethodSet(t *testing.T) {
 	srv := Start(t, Options{Profile: "z303-py24"})
 	tid, err := srv.Store().Seed(t.Context(), zodb.OIDFromUint64(1), mappingRecord("one"))

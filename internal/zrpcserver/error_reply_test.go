@@ -13,7 +13,7 @@ func posException(name string) pickle.Global {
 	return pickle.Global{Module: "ZODB.POSException", Name: name}
 }
 
-// sampleConflict is the ConflictError of PROTOCOL.md §11.2.
+// sampleConflict is the ConflictError of docs/protocol.md, Test vectors.
 func sampleConflict(recon bool) *pickle.Exception {
 	return &pickle.Exception{
 		Class: posException("ConflictError"),
@@ -28,7 +28,7 @@ func sampleConflict(recon bool) *pickle.Exception {
 	}
 }
 
-// The error replies of PROTOCOL.md §11.2, byte for byte: a ConflictError
+// The error replies of docs/protocol.md, Errors, byte for byte: a ConflictError
 // from a Python 2.4 server (old-style), from a Python 2.5+ server (_recon)
 // and from ZEO 4 on Python 3.
 func TestErrorReplyVectors(t *testing.T) {
@@ -39,7 +39,7 @@ func TestErrorReplyVectors(t *testing.T) {
 	oldStyle := head + "(cZODB.POSException\nConflictError\no}" + state + "ubtt."
 	recon := head + "cZODB.POSException\n_recon\n(cZODB.POSException\nConflictError\n}" + state + "U\x04args)utRtt."
 	if len(oldStyle) != 182 || len(recon) != 215 {
-		t.Fatalf("vector lengths %d, %d (PROTOCOL.md: 182, 215)", len(oldStyle), len(recon))
+		t.Fatalf("vector lengths %d, %d (want 182, 215)", len(oldStyle), len(recon))
 	}
 	for _, c := range []struct {
 		name  string

@@ -9,7 +9,8 @@ import (
 	. "github.com/gozeo/gozeo/zrpc"
 )
 
-// The server generations of §1/§3: announcement and accept rules.
+// The server generations of docs/protocol.md (Generations, Handshake):
+// announcement and accept rules.
 func TestAcceptVersion(t *testing.T) {
 	cases := []struct {
 		gen    Generation
@@ -111,7 +112,7 @@ func TestGenerationTable(t *testing.T) {
 
 // Who can talk to whom among the reference releases, using each release's
 // own client rules against each release's server rules, checked against
-// the facts of §3.
+// the facts of docs/protocol.md, Handshake.
 func TestGenerationInterop(t *testing.T) {
 	works := func(client, server Generation) (Version, bool) {
 		reply, err := ClientReply(client, Announce(server))
@@ -129,7 +130,7 @@ func TestGenerationInterop(t *testing.T) {
 	}{
 		{GenZ3101, GenZ308, Z308},   // a 3.10 client on a 3.8 server
 		{GenZ308, GenZ3101, Z308},   // and the reverse
-		{GenZ4, GenZ51, ""},         // §3.4: a ZEO 4 client cannot use a ZEO 5 server
+		{GenZ4, GenZ51, ""},         // a ZEO 4 client cannot use a ZEO 5 server
 		{GenZ51, GenZ4, ""},         // ZEO 5.4+ dropped ZEO 4 servers
 		{GenZ50, GenZ4, Z4},         // ZEO 5.0 clients still could
 		{GenZ51, GenM51, M5},        // 5.1+ client keeps the server's letter

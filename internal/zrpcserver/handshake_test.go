@@ -107,7 +107,8 @@ func TestServerHandshakeRuok(t *testing.T) {
 }
 
 // With the default allowed set, the reply to every server generation is
-// one that generation accepts, and it is the server's own version (§3.6).
+// one that generation accepts, and it is the server's own version
+// (docs/protocol.md, Handshake).
 func TestNegotiateDefaultSuitsEveryGeneration(t *testing.T) {
 	for _, g := range Generations() {
 		n, err := Negotiate(Announce(g), nil)

@@ -1,6 +1,6 @@
 // Package authdb reads and writes the password database of ZEO's "digest"
-// authentication (ZODB 3.2 … ZEO 4.x; PROTOCOL.md §10), the file a server's
-// authentication-database option names and zeopasswd maintains.
+// authentication (ZODB 3.2 … ZEO 4.x; docs/protocol.md, Authentication), the
+// file a server's authentication-database option names and zeopasswd maintains.
 //
 // The format: an optional first line "realm <name>", then one line per user,
 // "<username>: <hash>", where hash is the 40 lowercase hex digits of

@@ -10,7 +10,8 @@ import (
 	"testing"
 )
 
-// PROTOCOL.md §10 test vector (computed by Python): alice / zeo / secret.
+// The digest vector of docs/protocol.md, Test vectors (computed by Python):
+// alice / zeo / secret.
 const aliceZeoSecret = "8c869e1f68b10efcf6140495cfa04c2c98ac8e1c"
 
 func TestHashPasswordVector(t *testing.T) {

@@ -2,7 +2,7 @@
 // server serves over ZEO. It knows nothing of the wire: records are opaque
 // byte strings, transaction ids are passed in as opaque values, and failures
 // are typed Go errors the protocol layer translates into the exceptions of
-// the generation it imitates (PROTOCOL.md §6–§9, §11).
+// the generation it imitates (docs/protocol.md, Commit, Undo, Errors).
 //
 // # Model
 //

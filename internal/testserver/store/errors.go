@@ -143,7 +143,7 @@ func (e *MultipleUndoErrors) Unwrap() []error {
 // errors.As and errors.Is see through to it. The other fields say how far
 // the replay got, which a ZEO ≤ 4 server reports: its serialnos lists the
 // changes applied before the failure, with the tid being committed, and
-// then the failure itself (PROTOCOL.md §9).
+// then the failure itself (docs/protocol.md, Commit).
 type VoteError struct {
 	// TID is the tid the transaction was being committed under.
 	TID zodb.TID

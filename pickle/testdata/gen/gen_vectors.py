@@ -31,7 +31,7 @@ in that order, so the bytes match.
 
 Nothing here is taken from ZODB: the fake ZODB.POSException module, its
 _recon helper and the record writer are small stand-ins written for the
-vectors, shaped after PROTOCOL.md.
+vectors, shaped after docs/protocol.md.
 """
 from __future__ import print_function
 
@@ -393,7 +393,7 @@ def describe_classic(v, proto, refs):
 
 
 def describe_exception(v, proto, refs):
-    """An exception, in the form its pickler used (PROTOCOL.md 11.2)."""
+    """An exception, in the form its pickler used (docs/protocol.md, Errors)."""
     cls = v.__class__
     n = {'t': 'exception', 'class': global_of(cls, proto)}
     if PY2 and isinstance(v, InstanceType):
@@ -662,7 +662,7 @@ def records():
         record('%s/p%d/memo' % (name, proto), proto, False, 'newstyle', data, [meta, state])
 
 
-# --- ZEO messages (PROTOCOL.md sections 4, 11.2 and 14), fast mode.
+# --- ZEO messages (docs/protocol.md: Messages, Errors, Test vectors), fast mode.
 
 def zeo_messages():
     proto = 1 if PY2 else 3
@@ -709,7 +709,7 @@ def zeo_messages():
             protos=(1, 2), variant='oldstyle')
         ns = new_exception_class('ConflictError', recon=False)
         add('zeo/reply_conflict_reduce', (17, 0, '.reply', (ns, conflict_fields(ns()))), protos=(1,))
-        # serialnos with a conflict (PROTOCOL.md 11.3), both exception styles.
+        # serialnos with a conflict (docs/protocol.md, Commit, Errors), both exception styles.
         cr = new_exception_class('ConflictError', recon=True)
         add('zeo/serialnos_conflict_recon',
             (17, 1, 'serialnos', ([(oid, tid), (oid, conflict_fields(cr()))],)), protos=(1,))
