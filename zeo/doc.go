@@ -79,7 +79,11 @@
 // is cached as current only if no invalidation of the object reached the
 // client after the request was made, decided in wire order. Current
 // revisions are served only while connected and caught up; non-current
-// ones at any time. Eviction is S3-FIFO, which a one-off scan does not
+// ones at any time. Another client's commit reaches the cache when its
+// invalidation does; to read it right after hearing of the commit some
+// other way, sync first: any round trip, such as [Client.LastTransaction],
+// returns after every invalidation the server sent before its reply (as
+// ZODB's sync does). Eviction is S3-FIFO, which a one-off scan does not
 // flush. Revision.Data is shared with the cache: treat it as read-only.
 // [Client.CacheStats] gives the counters.
 //

@@ -101,6 +101,12 @@ func (c *Client) install(s *session) {
 	c.cache.setLive(s.caps.InvalidateTransaction, s.connectTID)
 	c.mu.Lock()
 	c.outage = outage{}
+	// Calls waiting for the connection go on as soon as ready closes,
+	// and may be done before OnStatus is told: Status must already say
+	// connected by then.
+	if c.status != StatusClosed {
+		c.status = StatusConnected
+	}
 	select {
 	case <-c.ready:
 	default:

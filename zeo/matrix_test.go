@@ -658,7 +658,13 @@ func matrixConcurrent(t *testing.T, p testserver.Profile) {
 	for err := range errs {
 		t.Error(err)
 	}
-	// After the writer is done, a load reflects its last commit.
+	// After the writer is done and c has synced with the server (a
+	// round trip, whose reply follows every invalidation sent before
+	// it), a load reflects the writer's last commit. Without the sync c
+	// may still be reading the invalidation: ZEO promises no more.
+	if _, err := c.LastTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if r, err := c.Load(ctx, oids[0]); err != nil || string(r.Data) != "w4" {
 		t.Errorf("final Load = %q, %v", r.Data, err)
 	}
