@@ -54,7 +54,7 @@ func (u userFlags) Set(s string) error {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("testserver", flag.ContinueOnError)
+	fs := flag.NewFlagSet("zeotestserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	profile := fs.String("profile", testserver.DefaultProfile, "server generation to imitate (see Profiles above)")
 	addr := fs.String("addr", "127.0.0.1:8100", "TCP address to listen on (port 0 picks a free one)")
@@ -70,16 +70,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tlsKey := fs.String("tls-key", "", "the key of -tls-cert (PEM)")
 	tlsClientCA := fs.String("tls-client-ca", "", "with -tls-cert: CA file (PEM) that signed the client certificates")
 	seed := fs.Int("seed", 0, "create this many objects (oids 0, 1, …; PersistentMapping records) before serving")
+	blobDir := fs.String("blob-dir", "", "keep blobs in this directory, in ZODB's bushy layout, so that clients on this machine can use it as a shared blob directory (Z308+ profiles; default: a temporary one)")
+	noBlobs := fs.Bool("no-blobs", false, "serve a storage without blob support, as a FileStorage without blob_dir")
 	verbose := fs.Bool("v", false, "log every connection and call to stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `testserver runs a ZEO server written in Go that imitates one real server
+		fmt.Fprintf(stderr, `zeotestserver runs a ZEO server written in Go that imitates one real server
 generation: its version announcement and acceptance rule, method set, reply
 and error shapes, pickle dialect, invalidations and store results. Use it to
 test ZEO clients and tools against any generation without installing Python.
 Data lives in memory and is lost when the server stops.
 
 Usage:
-  go run ./cmd/zeotestserver [flags]
+  zeotestserver [flags]       (or: go run ./cmd/zeotestserver [flags])
 
 Profiles:
 `)
@@ -90,9 +92,9 @@ Profiles:
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, `
 Examples:
-  testserver -profile z309-py26 -addr 127.0.0.1:8100
-  testserver -profile z3101-py27 -realm zeo -user alice:secret
-  testserver -profile z5-py3 -tls -tls-dir /tmp/zeo-tls -seed 3 -v
+  zeotestserver -profile z309-py26 -addr 127.0.0.1:8100
+  zeotestserver -profile z3101-py27 -realm zeo -user alice:secret
+  zeotestserver -profile z5-py3 -tls -tls-dir /tmp/zeo-tls -seed 3 -v
 `)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -106,7 +108,7 @@ Examples:
 		return 2
 	}
 
-	opts := testserver.Options{Profile: *profile, Storage: *storage, ReadOnly: *readOnly}
+	opts := testserver.Options{Profile: *profile, Storage: *storage, ReadOnly: *readOnly, BlobDir: *blobDir, NoBlobs: *noBlobs}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
