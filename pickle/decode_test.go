@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/gozeo/gozeo/internal/captures"
 	"io"
 	"math"
 	"math/big"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/gozeo/gozeo/internal/captures"
 )
 
 // valueOpts makes go-cmp compare decoded values by content: dicts and

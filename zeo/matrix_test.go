@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"io"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver"
+	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
 )

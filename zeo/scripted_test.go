@@ -12,13 +12,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/gozeo/gozeo/internal/captures"
 	"io"
 	"net"
 	"sort"
 	"sync"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/captures"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"
 )

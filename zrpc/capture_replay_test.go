@@ -2,12 +2,12 @@ package zrpc
 
 import (
 	"bytes"
-	"github.com/gozeo/gozeo/internal/captures"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/captures"
 	"github.com/gozeo/gozeo/pickle"
 )
 

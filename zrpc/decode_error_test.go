@@ -2,10 +2,10 @@ package zrpc
 
 import (
 	"errors"
-	"github.com/gozeo/gozeo/internal/captures"
 	"strings"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/captures"
 	"github.com/gozeo/gozeo/pickle"
 )
 

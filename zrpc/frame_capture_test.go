@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/gozeo/gozeo/internal/captures"
 	"io"
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/gozeo/gozeo/internal/captures"
 )
 
 // wireBytes rebuilds the bytes the capture saw: length prefix (with

@@ -6,10 +6,11 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"errors"
-	"github.com/gozeo/gozeo/internal/captures"
 	"hash"
 	"io"
 	"testing"
+
+	"github.com/gozeo/gozeo/internal/captures"
 )
 
 // fuzzMaxFrame keeps fuzzing memory small; the limit logic is the same at

@@ -3,12 +3,12 @@ package zrpc
 import (
 	"errors"
 	"fmt"
-	"github.com/gozeo/gozeo/internal/captures"
 	"math/big"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/captures"
 	"github.com/gozeo/gozeo/pickle"
 )
 

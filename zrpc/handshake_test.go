@@ -9,35 +9,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gozeo/gozeo/internal/nettest"
 )
 
-func tcpPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		accepted <- c
-	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = <-accepted
-	if server == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
+// tcpPair is a loopback TCP connection's two ends.
+func tcpPair(t *testing.T) (client, server net.Conn) { return nettest.TCPPair(t) }
 
 // serveRaw starts a fake server writing raw bytes and returns the client
 // side.

@@ -1,11 +1,11 @@
 package zrpc
 
 import (
-	"github.com/gozeo/gozeo/internal/captures"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/captures"
 	"github.com/gozeo/gozeo/pickle"
 )
 

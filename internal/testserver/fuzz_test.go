@@ -1,11 +1,11 @@
 package testserver
 
 import (
-	"github.com/gozeo/gozeo/internal/captures"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/gozeo/gozeo/internal/captures"
 	"github.com/gozeo/gozeo/internal/zrpcserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zrpc"

@@ -3,7 +3,6 @@ package zrpcserver
 import (
 	"context"
 	"errors"
-	"github.com/gozeo/gozeo/internal/captures"
 	"io"
 	"net"
 	"path/filepath"
@@ -11,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gozeo/gozeo/internal/captures"
+	"github.com/gozeo/gozeo/internal/nettest"
 
 	. "github.com/gozeo/gozeo/zrpc"
 )
@@ -145,30 +147,5 @@ func TestNegotiateMatchesCaptures(t *testing.T) {
 	}
 }
 
-func tcpPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			accepted <- nil
-			return
-		}
-		accepted <- c
-	}()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server = <-accepted
-	if server == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { client.Close(); server.Close() })
-	return client, server
-}
+// tcpPair is a loopback TCP connection's two ends.
+func tcpPair(t *testing.T) (client, server net.Conn) { return nettest.TCPPair(t) }
