@@ -31,8 +31,16 @@ func newFixture(t *testing.T, profile string, opts Options) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { demo.Close() })
+	return newFixtureOn(t, demo, opts)
+}
+
+// newFixtureOn is newFixture over a demo database already started.
+func newFixtureOn(t *testing.T, demo *demodb.Demo, opts Options) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 	f := &fixture{demo: demo}
-	client, err := zeo.Dial(ctx, demo.Addr, &zeo.Options{ReadOnly: true, Label: "zeoweb-test",
+	client, err := zeo.Dial(ctx, demo.Addr, &zeo.Options{ReadOnly: true, Label: "zeoweb-test", BlobDir: t.TempDir(),
 		Reconnect: zeo.ReconnectPolicy{MinDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		OnStatus: func(ev zeo.StatusEvent) {
 			if f.web != nil {
