@@ -22,7 +22,7 @@ type fixture struct {
 	web    *Server
 }
 
-func newFixture(t *testing.T, profile string, opts Options) *fixture {
+func newFixture(t testing.TB, profile string, opts Options) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -35,7 +35,7 @@ func newFixture(t *testing.T, profile string, opts Options) *fixture {
 }
 
 // newFixtureOn is newFixture over a demo database already started.
-func newFixtureOn(t *testing.T, demo *demodb.Demo, opts Options) *fixture {
+func newFixtureOn(t testing.TB, demo *demodb.Demo, opts Options) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -60,7 +60,7 @@ func newFixtureOn(t *testing.T, demo *demodb.Demo, opts Options) *fixture {
 }
 
 // get serves one request and returns the response and its body.
-func (f *fixture) get(t *testing.T, url string) (*http.Response, string) {
+func (f *fixture) get(t testing.TB, url string) (*http.Response, string) {
 	t.Helper()
 	req := httptest.NewRequest("GET", url, nil)
 	rec := httptest.NewRecorder()
