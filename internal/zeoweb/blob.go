@@ -29,14 +29,25 @@ type blobInfo struct {
 // blobInfo describes the blob of oid at serial: its size and a link that
 // downloads that revision's file, or a note saying why there is none.
 // Reading the size fetches the file into the client's blob cache, where
-// the download then finds it.
+// the download then finds it. A file that takes more than half of the
+// page's time to fetch gets the link without its size.
 func (s *Server) blobInfo(ctx context.Context, oid zodb.OID, serial zodb.TID, v view) *blobInfo {
-	b, err := s.client.LoadBlob(ctx, oid, serial)
-	if err != nil {
+	fetch := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fetch, cancel = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/2))
+		defer cancel()
+	}
+	link := v.URL("/obj/"+oid.String()+"/blob", "serial", serial.String())
+	b, err := s.client.LoadBlob(fetch, oid, serial)
+	switch {
+	case err != nil && fetch.Err() != nil && ctx.Err() == nil:
+		return &blobInfo{Download: link, Note: "The file is taking long to fetch (a large blob?), so its size is not shown: the download fetches it."}
+	case err != nil:
 		return &blobInfo{Note: blobNote(err)}
 	}
 	defer b.Close()
-	return &blobInfo{Size: b.Size, HasSize: true, Download: v.URL("/obj/"+oid.String()+"/blob", "serial", serial.String())}
+	return &blobInfo{Size: b.Size, HasSize: true, Download: link}
 }
 
 // blobNote says why a blob's file cannot be had.
@@ -58,7 +69,9 @@ func blobNote(err error) string {
 
 // blobDownload sends a blob's file as an attachment: the revision
 // ?serial= names, or the one current as of the view's tid. The name the
-// browser saves it under is made of the oid and serial only.
+// browser saves it under is made of the oid and serial only. Fetching the
+// file is not bound by the page deadline (a large blob takes the time it
+// takes), only by the browser staying.
 func (s *Server) blobDownload(ctx context.Context, w http.ResponseWriter, r *http.Request, v view) (string, any, error) {
 	oid, err := oidParam(r)
 	if err != nil {
@@ -80,12 +93,12 @@ func (s *Server) blobDownload(ctx context.Context, w http.ResponseWriter, r *htt
 		}
 		serial = rev.Serial
 	}
-	b, err := s.client.LoadBlob(ctx, oid, serial)
+	b, err := s.client.LoadBlob(r.Context(), oid, serial)
 	var nf *zeo.NotFoundError
 	switch {
 	case errors.As(err, &nf):
 		return "", nil, err
-	case err != nil && ctx.Err() == nil:
+	case err != nil && r.Context().Err() == nil:
 		return "", nil, badRequestf(blobNote(err))
 	case err != nil:
 		return "", nil, err

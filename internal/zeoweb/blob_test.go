@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/internal/zeoweb/demodb"
@@ -106,5 +107,21 @@ func TestBlobDownloadRejects(t *testing.T) {
 	want := "attachment; filename=" + strings.ToLower(f.demo.Report.String()) + "-"
 	if cd := res.Header.Get("Content-Disposition"); res.StatusCode != http.StatusOK || !strings.HasPrefix(cd, want) || strings.Contains(cd, "evil") {
 		t.Errorf("with ?filename=: %s, Content-Disposition %q", res.Status, cd)
+	}
+}
+
+// A blob whose file takes longer to fetch than half of the page's time:
+// the page comes on time with the download link and no size, and the
+// download, which the page deadline does not bound, brings the file.
+func TestSlowBlob(t *testing.T) {
+	f := newFixture(t, "z5-py3", Options{PageTimeout: 300 * time.Millisecond})
+	f.demo.Server.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: "sendBlob", Action: testserver.FaultDelayReply, Delay: time.Second}}})
+	body := f.page(t, "/obj/"+f.demo.Report.String())
+	if strings.Contains(body, `id="blob-size"`) || !strings.Contains(text(body), "taking long to fetch") {
+		t.Errorf("a slow blob's page:\n%s", text(body))
+	}
+	res, data := f.get(t, linkByID(t, body, "blob-download"))
+	if res.StatusCode != http.StatusOK || sha256.Sum256([]byte(data)) != sha256.Sum256(f.demo.ReportData) {
+		t.Errorf("download of a slow blob: %s, %d bytes", res.Status, len(data))
 	}
 }
