@@ -22,8 +22,8 @@ func ooRef(oid zodb.OID, name string) pickle.PersistentRef {
 // Damaged trees show the items read before the damage and say what is
 // wrong, on the items page, at once: a bucket chain that goes round
 // (buckets whose own keys are out of order), a tree that is its own
-// child, a bucket whose state is not a bucket's, a bucket that is not
-// there.
+// child, a bucket whose state is not a bucket's, an empty first bucket
+// (btree's walk panics on it), a bucket that is not there.
 func TestDamagedTrees(t *testing.T) {
 	f := newFixture(t, "z5-py3", Options{})
 	ctx := t.Context()
@@ -60,6 +60,11 @@ func TestDamagedTrees(t *testing.T) {
 			{OID: b1, Module: "BTrees.OOBTree", Name: "OOBucket", State: pickle.Tuple{pickle.Tuple{"a", int64(1)}, ooRef(b2, "OOBucket")}},
 			{OID: b2, Module: "BTrees.OOBTree", Name: "OOBucket", State: "<script>alert(1)</script>"},
 		}, []string{"a"}, "damaged"},
+		{"an empty first bucket", []demodb.Object{
+			{OID: tree, Module: "BTrees.OOBTree", Name: "OOBTree", State: twoBuckets},
+			{OID: b1, Module: "BTrees.OOBTree", Name: "OOBucket", State: pickle.Tuple{pickle.Tuple{}, ooRef(b2, "OOBucket")}},
+			{OID: b2, Module: "BTrees.OOBTree", Name: "OOBucket", State: pickle.Tuple{pickle.Tuple{"n", int64(3)}}},
+		}, nil, "damaged"},
 		{"a bucket that is not there", []demodb.Object{
 			{OID: tree, Module: "BTrees.OOBTree", Name: "OOBTree", State: twoBuckets},
 			{OID: b1, Module: "BTrees.OOBTree", Name: "OOBucket", State: pickle.Tuple{pickle.Tuple{"a", int64(1)}, ooRef(missing, "OOBucket")}},
