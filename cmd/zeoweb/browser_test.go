@@ -120,8 +120,9 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 }
 
 // A user's tour of the demo in a real browser: follow references, page
-// through a BTree, jump to a key, compare revisions, view the past, watch
-// the live feed, and see stored markup stay text.
+// through a BTree, jump to a key, compare revisions, view the past, see
+// stored markup stay text, find a blob's size and download link, and
+// watch the live feed.
 func TestBrowserTour(t *testing.T) {
 	ctx := newBrowser(t)
 	url, _ := startZeoweb(t, "-demo", "-listen", "127.0.0.1:0", "-demo-every", "300ms")
@@ -200,6 +201,13 @@ func TestBrowserTour(t *testing.T) {
 	if state := eval[string](t, ctx, `document.querySelector("#state").textContent`); !strings.Contains(state, "<script>document.title='pwned'</script>") {
 		t.Errorf("the stored script is not shown as text: %s", state)
 	}
+
+	// The blob: its size, and a link that downloads it.
+	step(t, ctx, "open the blob", chromedp.Navigate(base+"/obj/5"), chromedp.WaitVisible(chromedp.CSS("#blob-size")))
+	if got := eval[string](t, ctx, `document.querySelector("#blob-size").textContent + "|" + new URL(document.querySelector("#blob-download").href).pathname`); got != "70007|/obj/0000000000000005/blob" {
+		t.Errorf("blob size|download path = %q", got)
+	}
+	screenshot(t, ctx, "blob")
 
 	// The live feed: the demo commits every 300 ms.
 	step(t, ctx, "open the live feed", chromedp.Navigate(base+"/live"),

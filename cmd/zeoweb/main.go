@@ -1,15 +1,18 @@
 // Command zeoweb shows what a ZEO server holds in a web browser: the
 // server and what was negotiated, any object with its class, state and
-// history, BTrees page by page, transactions, and a live feed of new
-// ones; any page as of an earlier transaction. It reads records of every
-// ZODB generation symbolically, so it needs neither Python nor the
-// application's classes, and it registers read-only: it never writes.
+// history, BTrees page by page, blobs with a download link, transactions,
+// and a live feed of new ones; any page as of an earlier transaction. It
+// reads records of every ZODB generation symbolically, so it needs
+// neither Python nor the application's classes, and it registers
+// read-only: it never writes.
 //
 //	go run ./cmd/zeoweb -demo                  # an embedded server with a demo database
 //	go run ./cmd/zeoweb -addr localhost:8100   # then open http://127.0.0.1:8080/
 //
 // It listens on 127.0.0.1 only, unless -allow-remote is given; -token
 // requires an access token (-token auto makes one up and prints the URL).
+// Blob files are fetched into a temporary directory removed at exit, or
+// into -blob-dir, at most -blob-cache-mb of them.
 package main
 
 import (
@@ -52,6 +55,8 @@ type config struct {
 	profile     string
 	demoEvery   time.Duration
 	pageTimeout time.Duration
+	blobDir     string
+	blobCacheMB int64
 	verbose     bool
 }
 
@@ -59,22 +64,55 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("zeoweb", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &config{conn: cliflags.Register(fs, "required unless -demo")}
-	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to serve the pages on")
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to serve the pages on (loopback only, unless -allow-remote)")
 	fs.BoolVar(&cfg.allowRemote, "allow-remote", false, "allow -listen on an address other than loopback (anyone who can reach it sees the database: use -token)")
 	fs.StringVar(&cfg.token, "token", "", `require this access token ("auto": make one up and print the URL with it)`)
 	fs.BoolVar(&cfg.demo, "demo", false, "start an embedded test server with a demo database and show it")
 	fs.StringVar(&cfg.profile, "profile", demodb.DefaultProfile, fmt.Sprintf("server generation of -demo, one of %v", testserver.ProfileNames()))
 	fs.DurationVar(&cfg.demoEvery, "demo-every", 15*time.Second, "with -demo, commit a small change this often so the live feed moves (0: never)")
-	fs.DurationVar(&cfg.pageTimeout, "page-timeout", 15*time.Second, "deadline of one page")
+	fs.DurationVar(&cfg.pageTimeout, "page-timeout", 15*time.Second, "deadline of one page: a page that needs longer says so (a big tree's length is then a lower bound)")
+	fs.StringVar(&cfg.blobDir, "blob-dir", "", "`DIR` to keep the blob files zeoweb fetches, in ZEO's client layout (other ZEO clients may share it); default: a temporary one, removed at exit")
+	fs.Int64Var(&cfg.blobCacheMB, "blob-cache-mb", 512, "keep at most this many MB of blob files; the least recently used go first")
 	fs.BoolVar(&cfg.verbose, "v", false, "log requests that fail and the client's diagnostics to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `zeoweb shows a ZODB in your web browser: the server and what was negotiated,
+any object with its class, state and references (links), its history and a
+diff of two revisions, BTrees and other containers page by page, a blob's
+size and a download link, recent transactions and a live feed of new ones.
+Any page can be viewed as of an earlier transaction.
+
+It reads the records of every ZODB generation (ZODB 3.2 to ZEO 6) without
+Python or the application's classes, and registers read-only: it never
+writes. It listens on 127.0.0.1 only, unless -allow-remote says otherwise.
+
+Usage:
+  zeoweb -demo [flags]              try it on an embedded server with a demo database
+  zeoweb -addr HOST:PORT [flags]    show a real server's storage
+
+Then open the URL it prints (http://127.0.0.1:8080/ by default).
+
+Examples:
+  zeoweb -demo
+  zeoweb -demo -profile z308-py24        the demo on an imitation of ZODB 3.8, Python 2.4
+  zeoweb -addr localhost:8100 -storage main
+  zeoweb -addr db.internal:8100 -listen 0.0.0.0:8080 -allow-remote -token auto
+  zeoweb -addr localhost:8100 -blob-dir /var/cache/zeoweb-blobs -blob-cache-mb 2048
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return nil, fmt.Errorf("unexpected arguments: %v; see -h", fs.Args())
 	}
 	if !cfg.demo && cfg.conn.Addr == "" {
-		return nil, fmt.Errorf("%w, or -demo", cliflags.ErrNoAddr)
+		return nil, fmt.Errorf("%w, or -demo to try it on a demo database; see -h", cliflags.ErrNoAddr)
+	}
+	if cfg.blobCacheMB <= 0 {
+		return nil, fmt.Errorf("-blob-cache-mb must be positive")
 	}
 	return cfg, nil
 }
@@ -138,6 +176,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, ready cha
 	// A long-running viewer reconnects (the live feed marks it), unlike
 	// the one-shot tools the shared flags are made for.
 	opts.Reconnect = zeo.ReconnectPolicy{}
+	opts.BlobDir, opts.BlobCacheSize = cfg.blobDir, cfg.blobCacheMB<<20
+	if opts.BlobDir == "" {
+		dir, err := os.MkdirTemp("", "zeoweb-blobs-*")
+		if err != nil {
+			return fmt.Errorf("a temporary blob directory: %w", err)
+		}
+		defer os.RemoveAll(dir) // after the client is closed
+		opts.BlobDir = dir
+	}
 	opts.Logger = log
 	var web atomic.Pointer[zeoweb.Server]
 	opts.OnStatus = func(ev zeo.StatusEvent) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -81,5 +82,54 @@ func TestListenAddressRules(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"-listen", "127.0.0.1:0"}, io.Discard, &stderr, nil); code != 2 {
 		t.Errorf("no -addr and no -demo: exit %d", code)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-h"}, io.Discard, &stderr, nil); code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+	for _, want := range []string{"Usage:", "zeoweb -demo", "Examples:", "-blob-dir", "-allow-remote"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("-h does not mention %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// The demo's blob downloads through the command, and the temporary blob
+// directory it was fetched into is gone once zeoweb stops.
+func TestBlobDirRemovedAtExit(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithCancel(t.Context())
+	ready, done := make(chan string, 1), make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-demo", "-listen", "127.0.0.1:0", "-demo-every", "0"}, io.Discard, io.Discard, ready)
+	}()
+	var url string
+	select {
+	case url = <-ready:
+	case code := <-done:
+		t.Fatalf("zeoweb exited with %d", code)
+	}
+	res, err := http.Get(url + "obj/0000000000000005/blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !bytes.HasPrefix(data, []byte("day,login,visits\n")) {
+		t.Errorf("blob download: %s, %.40q", res.Status, data)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(tmp, "zeoweb-blobs-*")); len(dirs) != 1 {
+		t.Errorf("blob directories while running: %v", dirs)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(tmp, "zeoweb-blobs-*")); len(dirs) != 0 {
+		t.Errorf("blob directories left after exit: %v", dirs)
 	}
 }

@@ -6,33 +6,29 @@ import (
 	"encoding/base64"
 	"math/big"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/gozeo/gozeo/btree"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/record"
+	"github.com/gozeo/gozeo/zodb"
 )
 
-// item is one key (and value, nil for sets) of a container.
-type item struct {
-	Key   pickle.Value
-	Value pickle.Value
-}
-
-// itemPage is a page of a container's items in key order.
+// itemPage is a page of a container's items in key order (values are nil
+// for sets).
 type itemPage struct {
-	Items []item
+	Items []btree.Item
 	// Next is the first key of the following page; HasNext is false on
 	// the last page.
 	Next    pickle.Value
 	HasNext bool
 }
 
-// container is a collection the items page can walk: a BTree family
-// tree or bucket (loaded bucket by bucket), or a mapping or list held in
-// one record.
+// container is a collection the items page can walk: a BTrees container
+// (loaded bucket by bucket through package btree), or a mapping or list
+// held in one record.
 type container interface {
-	// Kind names it for the page: "BTree", "bucket", "mapping", "list".
+	// Kind names it for the page: "BTree", "Bucket", "mapping", "list"…
 	Kind() string
 	// Keyed is false for sequences (paged by position, no jump-to-key).
 	Keyed() bool
@@ -40,24 +36,46 @@ type container interface {
 	// is a lower bound.
 	Len(ctx context.Context) (n int, exact bool, err error)
 	// Page returns up to n items from the first key ≥ from (from nil:
-	// the first key; for sequences from is the position).
+	// the first key; for sequences from is the position). On an error
+	// the items read before it come with it.
 	Page(ctx context.Context, from pickle.Value, n int) (itemPage, error)
+	// Key reads a key typed into "jump to key".
+	Key(ctx context.Context, s string) (pickle.Value, error)
 }
 
-// containerOf recognizes the containers of a record: BTrees (walked
-// through sn), and mappings and lists kept in the state's "data" (or
-// "_container") entry, as persistent.mapping and persistent.list do.
-func containerOf(rec *record.Record, sn loader) container {
-	if strings.HasPrefix(rec.Class, "BTrees.") {
-		name := rec.Class[strings.LastIndexByte(rec.Class, '.')+1:]
-		set := strings.HasSuffix(name, "Set")
-		switch {
-		case strings.HasSuffix(name, "BTree") || strings.HasSuffix(name, "TreeSet"):
-			return &treeContainer{sn: sn, class: rec.Class, state: rec.State, set: set}
-		case strings.HasSuffix(name, "Bucket") || strings.HasSuffix(name, "Set"):
-			return &treeContainer{sn: sn, class: rec.Class, state: pickle.Tuple{pickle.Tuple{rec.State}}, set: set, bucket: true}
-		}
+// containerKind names the container rec is without loading anything
+// more, "" for none: for the object page's link to the items.
+func containerKind(rec *record.Record) string {
+	if _, kind, ok := btree.ParseClass(rec.Class); ok {
+		return kind.String()
 	}
+	if c := heldContainer(rec); c != nil {
+		return c.Kind()
+	}
+	return ""
+}
+
+// openContainer returns the container object oid is (rec, read through
+// l), nil for none: a BTrees container, walked through l, or a mapping or
+// list held in the record.
+func openContainer(ctx context.Context, l btree.Loader, oid zodb.OID, rec *record.Record) (container, error) {
+	if _, _, ok := btree.ParseClass(rec.Class); ok {
+		t, err := btree.Open(ctx, l, oid)
+		if err != nil {
+			return nil, err
+		}
+		return &treeContainer{t: t}, nil
+	}
+	if c := heldContainer(rec); c != nil {
+		return c, nil
+	}
+	return nil, nil
+}
+
+// heldContainer recognizes mappings and lists kept in the state's "data"
+// (or "_container") entry, as persistent.mapping and persistent.list do;
+// nil for none.
+func heldContainer(rec *record.Record) container {
 	d, ok := rec.State.(*pickle.Dict)
 	if !ok {
 		return nil
@@ -92,6 +110,16 @@ func (m *mappingContainer) Len(context.Context) (int, bool, error) {
 	return m.d.Len(), true, nil
 }
 
+// Key reads a typed key: an integer if it reads as one, otherwise the
+// text (compareKeys orders text and Python 2 byte strings together, so it
+// finds str keys as well).
+func (m *mappingContainer) Key(_ context.Context, s string) (pickle.Value, error) {
+	if n, ok := parseInteger(s); ok {
+		return n, nil
+	}
+	return s, nil
+}
+
 func (m *mappingContainer) Page(_ context.Context, from pickle.Value, n int) (itemPage, error) {
 	if m.sorted == nil {
 		m.sorted = slices.Clone(m.d.Items())
@@ -103,7 +131,7 @@ func (m *mappingContainer) Page(_ context.Context, from pickle.Value, n int) (it
 	}
 	var p itemPage
 	for ; i < len(m.sorted) && len(p.Items) < n; i++ {
-		p.Items = append(p.Items, item{Key: m.sorted[i].Key, Value: m.sorted[i].Value})
+		p.Items = append(p.Items, btree.Item{Key: m.sorted[i].Key, Value: m.sorted[i].Value})
 	}
 	if i < len(m.sorted) {
 		p.Next, p.HasNext = m.sorted[i].Key, true
@@ -121,12 +149,17 @@ func (c *listContainer) Len(context.Context) (int, bool, error) {
 	return len(c.l), true, nil
 }
 
+// Key is not used: a list has no jump-to-key.
+func (c *listContainer) Key(context.Context, string) (pickle.Value, error) {
+	return nil, badRequestf("a list has positions, not keys")
+}
+
 func (c *listContainer) Page(_ context.Context, from pickle.Value, n int) (itemPage, error) {
 	i, _ := pickle.AsInt(from)
 	i = max(i, 0)
 	var p itemPage
 	for ; int(i) < len(c.l) && len(p.Items) < n; i++ {
-		p.Items = append(p.Items, item{Key: i, Value: c.l[i]})
+		p.Items = append(p.Items, btree.Item{Key: i, Value: c.l[i]})
 	}
 	if int(i) < len(c.l) {
 		p.Next, p.HasNext = i, true
@@ -163,38 +196,16 @@ func decodeKey(s string) (pickle.Value, error) {
 	return v, nil
 }
 
-// parseJumpKey reads a key typed into "jump to key": an integer if it
-// reads as one, otherwise the text (compareKeys orders text and byte
-// strings together, so it finds Python 2 str keys as well).
-func parseJumpKey(s string) pickle.Value {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n
-	}
-	return s
-}
-
-// compareKeys orders keys as BTrees do for the usual key types: numbers
-// by value, text and byte strings by their bytes, tuples item by item;
-// values of different kinds by kind.
+// compareKeys orders the keys of a mapping: as BTrees orders them where
+// Python could compare them (btree.Compare), and otherwise by kind, then
+// by repr, so that a mapping of mixed keys still has one order to page
+// through.
 func compareKeys(a, b pickle.Value) int {
-	ra, rb := keyRank(a), keyRank(b)
-	if ra != rb {
-		return cmp.Compare(ra, rb)
+	if c, err := btree.Compare(a, b); err == nil {
+		return c
 	}
-	switch ra {
-	case 1:
-		return compareNumbers(a, b)
-	case 2:
-		return strings.Compare(keyString(a), keyString(b))
-	case 3:
-		ta, _ := pickle.AsTuple(a)
-		tb, _ := pickle.AsTuple(b)
-		for i := range min(len(ta), len(tb)) {
-			if c := compareKeys(ta[i], tb[i]); c != 0 {
-				return c
-			}
-		}
-		return cmp.Compare(len(ta), len(tb))
+	if ra, rb := keyRank(a), keyRank(b); ra != rb {
+		return cmp.Compare(ra, rb)
 	}
 	return strings.Compare(pickle.Repr(a), pickle.Repr(b))
 }
@@ -205,35 +216,12 @@ func keyRank(v pickle.Value) int {
 		return 0
 	case bool, int64, int, *big.Int, float64:
 		return 1
-	case string, pickle.ByteString, pickle.Bytes, pickle.Unicode:
+	case string, pickle.Unicode:
 		return 2
-	case pickle.Tuple, *pickle.List:
+	case pickle.ByteString, pickle.Bytes, pickle.ByteArray:
 		return 3
+	case pickle.Tuple, *pickle.List:
+		return 4
 	}
-	return 4
-}
-
-func keyString(v pickle.Value) string {
-	if s, ok := pickle.AsText(v); ok {
-		return s
-	}
-	b, _ := pickle.AsBytes(v)
-	return string(b)
-}
-
-func compareNumbers(a, b pickle.Value) int {
-	ia, okA := pickle.AsInt(a)
-	ib, okB := pickle.AsInt(b)
-	if okA && okB {
-		return cmp.Compare(ia, ib)
-	}
-	fa, _ := pickle.AsFloat(a)
-	fb, _ := pickle.AsFloat(b)
-	if ba, ok := a.(*big.Int); ok {
-		fa, _ = new(big.Float).SetInt(ba).Float64()
-	}
-	if bb, ok := b.(*big.Int); ok {
-		fb, _ = new(big.Float).SetInt(bb).Float64()
-	}
-	return cmp.Compare(fa, fb)
+	return 5
 }

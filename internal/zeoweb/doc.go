@@ -2,12 +2,16 @@
 // that show what a ZEO server holds, for any protocol generation, without
 // Python or the application's classes.
 //
-// A [Server] is an http.Handler over one *zeo.Client. Its pages:
+// A [Server] is an http.Handler over one *zeo.Client. BTrees are read
+// through package btree, over a db.Snapshot where the server has
+// loadBefore; blob files through the client's blob directory
+// (zeo.Options.BlobDir). Its pages:
 //
 //	/                         the server: negotiation, get_info, operations, last transaction
 //	/obj/{oid}                an object: class, serial, record size, state with links
 //	/obj/{oid}/items          a container's items in key order, paginated, with jump-to-key
 //	/obj/{oid}/history        an object's revisions, and a diff of two of them (?a=&b=)
+//	/obj/{oid}/blob           a blob's file, as an attachment (?serial=, or the revision as of ?at=)
 //	/txns                     recent transactions (iterator or undo log)
 //	/live                     new transactions as they commit (server-sent events at /events)
 //

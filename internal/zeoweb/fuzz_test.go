@@ -76,8 +76,12 @@ func FuzzRenderRecord(f *testing.F) {
 		// The record as every object of a small database, so that a
 		// tree's references lead back to it: walks must end.
 		ld := mapLoader{zodb.OIDFromUint64(0): data, zodb.OIDFromUint64(1): data}
-		if c := containerOf(rec, ld); c != nil {
+		if c, err := openContainer(t.Context(), ld, zodb.OIDFromUint64(0), rec); err == nil && c != nil {
 			ctx := t.Context()
+			_, _, _ = c.Len(ctx)
+			if k, err := c.Key(ctx, "m"); err == nil {
+				_, _ = c.Page(ctx, k, 10)
+			}
 			if _, err := c.Page(ctx, nil, 10); err != nil {
 				return
 			}

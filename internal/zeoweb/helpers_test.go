@@ -22,7 +22,7 @@ type fixture struct {
 	web    *Server
 }
 
-func newFixture(t *testing.T, profile string, opts Options) *fixture {
+func newFixture(t testing.TB, profile string, opts Options) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -31,8 +31,16 @@ func newFixture(t *testing.T, profile string, opts Options) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { demo.Close() })
+	return newFixtureOn(t, demo, opts)
+}
+
+// newFixtureOn is newFixture over a demo database already started.
+func newFixtureOn(t testing.TB, demo *demodb.Demo, opts Options) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 	f := &fixture{demo: demo}
-	client, err := zeo.Dial(ctx, demo.Addr, &zeo.Options{ReadOnly: true, Label: "zeoweb-test",
+	client, err := zeo.Dial(ctx, demo.Addr, &zeo.Options{ReadOnly: true, Label: "zeoweb-test", BlobDir: t.TempDir(),
 		Reconnect: zeo.ReconnectPolicy{MinDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 		OnStatus: func(ev zeo.StatusEvent) {
 			if f.web != nil {
@@ -52,7 +60,7 @@ func newFixture(t *testing.T, profile string, opts Options) *fixture {
 }
 
 // get serves one request and returns the response and its body.
-func (f *fixture) get(t *testing.T, url string) (*http.Response, string) {
+func (f *fixture) get(t testing.TB, url string) (*http.Response, string) {
 	t.Helper()
 	req := httptest.NewRequest("GET", url, nil)
 	rec := httptest.NewRecorder()

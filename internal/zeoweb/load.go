@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gozeo/gozeo/btree"
 	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
@@ -44,35 +45,34 @@ func (s *Server) loadAt(ctx context.Context, oid zodb.OID, at zodb.TID, hasAt bo
 	return zeo.Revision{}, &zeo.NotFoundError{OID: oid, Before: zodb.TIDFromUint64(at.Uint64() + 1), Method: "history"}
 }
 
-// loader reads decoded objects as of one point in time: btree.Loader's
-// shape (docs: the db and btree packages), which db.Snapshot implements.
-type loader interface {
-	Load(ctx context.Context, oid zodb.OID) (*record.Record, error)
-	LoadMany(ctx context.Context, oids []zodb.OID) ([]*record.Record, error)
+// snapshotFor returns what the container pages walk trees with: the
+// objects as of the view's tid or, for the present, as of the last
+// transaction the client knows of, so that a walk over many objects sees
+// one state of the database. Where the server has loadBefore that is a
+// db.Snapshot (which loads many objects at once); older servers are read
+// through their history (loadAt).
+func (s *Server) snapshotFor(v view) btree.Loader {
+	at, hasAt := v.At, v.HasAt
+	if !hasAt {
+		at = s.client.LastTID()
+		hasAt = at != (zodb.TID{})
+	}
+	if hasAt && s.client.Supports(zeo.OpLoadBefore) {
+		return s.db.SnapshotAt(at)
+	}
+	return &historySnapshot{s: s, at: at, hasAt: hasAt}
 }
 
-// snapshot reads objects as of one tid, decoded: what the container pages
-// walk trees with. It has the shape of btree.Loader (docs: the db and
-// btree packages), which db.Snapshot implements.
-type snapshot struct {
+// historySnapshot reads objects as of one tid through loadAt, for servers
+// without loadBefore: a btree.Loader.
+type historySnapshot struct {
 	s     *Server
 	at    zodb.TID
 	hasAt bool
 }
 
-// snapshotFor fixes the view's tid, or for the present the last
-// transaction the client knows of, so that a walk over many objects sees
-// one state of the database.
-func (s *Server) snapshotFor(v view) *snapshot {
-	if v.HasAt {
-		return &snapshot{s: s, at: v.At, hasAt: true}
-	}
-	last := s.client.LastTID()
-	return &snapshot{s: s, at: last, hasAt: last != (zodb.TID{})}
-}
-
 // Load reads and decodes oid as of the snapshot.
-func (sn *snapshot) Load(ctx context.Context, oid zodb.OID) (*record.Record, error) {
+func (sn *historySnapshot) Load(ctx context.Context, oid zodb.OID) (*record.Record, error) {
 	rev, err := sn.s.loadAt(ctx, oid, sn.at, sn.hasAt)
 	if err != nil {
 		return nil, err
@@ -84,8 +84,9 @@ func (sn *snapshot) Load(ctx context.Context, oid zodb.OID) (*record.Record, err
 	return rec, nil
 }
 
-// LoadMany reads several objects; result i is oids[i].
-func (sn *snapshot) LoadMany(ctx context.Context, oids []zodb.OID) ([]*record.Record, error) {
+// LoadMany reads several objects, one after the other; result i is
+// oids[i].
+func (sn *historySnapshot) LoadMany(ctx context.Context, oids []zodb.OID) ([]*record.Record, error) {
 	out := make([]*record.Record, len(oids))
 	for i, oid := range oids {
 		rec, err := sn.Load(ctx, oid)

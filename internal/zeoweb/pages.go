@@ -149,8 +149,8 @@ func (s *Server) objectPage(ctx context.Context, w http.ResponseWriter, r *http.
 	if l.truncated && scale < maxScale {
 		d.Truncated, d.MoreURL = true, v.Here("more", fmt.Sprint(scale*10))
 	}
-	if c := containerOf(rec, s.snapshotFor(v)); c != nil {
-		d.Container, d.ItemsURL = c.Kind(), v.URL("/obj/"+oid.String()+"/items")
+	if kind := containerKind(rec); kind != "" {
+		d.Container, d.ItemsURL = kind, v.URL("/obj/"+oid.String()+"/items")
 	}
 	if isBlob(rec.Class) {
 		d.Blob = s.blobInfo(ctx, oid, rev.Serial, v)
@@ -168,6 +168,7 @@ type itemsData struct {
 	Len      int
 	LenExact bool
 	LenErr   string
+	PageErr  string // why the items end early
 	Items    []itemRow
 	NextURL  string
 	FirstURL string
@@ -199,7 +200,10 @@ func (s *Server) itemsPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return "", nil, err
 	}
-	c := containerOf(rec, sn)
+	c, err := openContainer(ctx, sn, oid, rec)
+	if err != nil {
+		return "", nil, err
+	}
 	if c == nil {
 		return "", nil, badRequestf(fmt.Sprintf("oid %s (%s) is not a container this page can list", oid.Repr(), rec.Class))
 	}
@@ -208,15 +212,22 @@ func (s *Server) itemsPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	var from pickle.Value
 	switch {
 	case d.JumpKey != "" && c.Keyed():
-		from = parseJumpKey(d.JumpKey)
+		if from, err = c.Key(ctx, d.JumpKey); err != nil {
+			return "", nil, err
+		}
 	case v.Get("from") != "":
 		if from, err = decodeKey(v.Get("from")); err != nil {
 			return "", nil, err
 		}
 	}
 	page, err := c.Page(ctx, from, per)
+	if ctx.Err() != nil {
+		return "", nil, ctx.Err()
+	}
 	if err != nil {
-		return "", nil, err
+		// A damaged tree, or a key it cannot compare: the items read so
+		// far, and why there are no more.
+		d.PageErr = treeTrouble(err)
 	}
 	l := newLayout(v, limitsFor(1))
 	for _, it := range page.Items {

@@ -224,3 +224,20 @@ func TestObjectReplacedBy(t *testing.T) {
 		t.Errorf("old revision of Bob:\n%s", body)
 	}
 }
+
+// The items page of the counters tree (3000 items in 50 buckets under 5
+// inner nodes) from a key: a page of 50 items and the length, which reads
+// every bucket. The client's cache holds the objects after the first.
+func BenchmarkItemsPage(b *testing.B) {
+	for _, profile := range []string{"z5-py3", "z201-py24"} {
+		b.Run(profile, func(b *testing.B) {
+			f := newFixture(b, profile, Options{})
+			u := "/obj/" + f.demo.Counters.String() + "/items?key=700&n=50"
+			for b.Loop() {
+				if res, body := f.get(b, u); res.StatusCode != http.StatusOK || !strings.Contains(body, `id="length">3000<`) {
+					b.Fatalf("%s: %s", u, res.Status)
+				}
+			}
+		})
+	}
+}

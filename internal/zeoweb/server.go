@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gozeo/gozeo/db"
 	"github.com/gozeo/gozeo/zeo"
 )
 
@@ -44,6 +45,7 @@ type Options struct {
 // Server serves the pages of one client's storage. Create it with [New].
 type Server struct {
 	client *zeo.Client
+	db     *db.DB // reads snapshots for the container pages
 	opts   Options
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
@@ -66,7 +68,7 @@ func New(client *zeo.Client, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{client: client, opts: opts, pages: pages, mux: http.NewServeMux(), log: log}
+	s := &Server{client: client, db: db.New(client, nil), opts: opts, pages: pages, mux: http.NewServeMux(), log: log}
 	static, _ := fs.Sub(staticFiles, "static")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	s.page("GET /{$}", s.serverPage)

@@ -4,269 +4,178 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"math/big"
+	"strconv"
 	"time"
 
+	"github.com/gozeo/gozeo/btree"
 	"github.com/gozeo/gozeo/pickle"
-	"github.com/gozeo/gozeo/record"
-	"github.com/gozeo/gozeo/zodb"
 )
 
-// treeContainer walks a BTree (or a lone bucket) of the BTrees package as
-// of a snapshot, loading only the nodes and buckets a page needs.
-//
-// The states, as BTrees' __getstate__ writes them:
-//
-//	BTree, empty                None
-//	BTree, one inline bucket    ((bucket state,),)
-//	BTree, with children        ((child0, key1, child1, …, keyN, childN), firstbucket)
-//	bucket                      ((k0, v0, k1, v1, …),) or (…, next bucket)
-//	set bucket (Set, TreeSet's) ((k0, k1, …),) or (…, next bucket)
-type treeContainer struct {
-	sn     loader
-	class  string
-	state  pickle.Value
-	set    bool // keys only
-	bucket bool // the object is a bucket, not a tree
-}
+// treeContainer pages a BTrees container (a BTree, TreeSet, Bucket or Set
+// of any family) through package btree, which descends to the first key
+// of a page and follows the bucket chain from there, loading only the
+// objects the page needs.
+type treeContainer struct{ t *btree.Tree }
 
-func (t *treeContainer) Kind() string {
-	if t.bucket {
-		return "bucket"
-	}
-	return "BTree"
-}
+func (c *treeContainer) Kind() string { return c.t.Kind().String() }
 
-func (t *treeContainer) Keyed() bool { return true }
+func (c *treeContainer) Keyed() bool { return true }
 
-// errTreeShape reports a state that is not one of the forms above.
-var errTreeShape = errors.New("not a BTrees state this page knows")
+// errOutOfOrder reports keys that do not rise along a walk.
+var errOutOfOrder = errors.New("keys out of order (a damaged tree)")
 
-// bucketData is a bucket's items (flat) and the next bucket, if any.
-type bucketData struct {
-	flat []pickle.Value
-	next *zodb.OID
-}
+// errWalkPanicked reports a walk that btree could not finish on a damaged
+// tree.
+var errWalkPanicked = errors.New("the tree is damaged in a way the reader did not expect")
 
-func parseBucket(state pickle.Value) (bucketData, error) {
-	t, ok := pickle.AsTuple(state)
-	if !ok || len(t) < 1 || len(t) > 2 {
-		return bucketData{}, fmt.Errorf("bucket: %w", errTreeShape)
-	}
-	flat, ok := pickle.AsTuple(t[0])
-	if !ok {
-		return bucketData{}, fmt.Errorf("bucket items: %w", errTreeShape)
-	}
-	b := bucketData{flat: flat}
-	if len(t) == 2 {
-		oid, err := refOID(t[1])
-		if err != nil {
-			return bucketData{}, err
+// guarded passes on the items of seq while their keys rise strictly, and
+// ends with an error at the first that does not. btree checks the order
+// only from one bucket to the next: a chain of buckets whose own keys are
+// out of order could go round in a circle, and this ends such a walk.
+// A panic in btree's walk (an empty first bucket with a next one makes
+// it index out of range) becomes an error too.
+func guarded(seq iter.Seq2[btree.Item, error]) iter.Seq2[btree.Item, error] {
+	return func(yield func(btree.Item, error) bool) {
+		var last pickle.Value
+		first, inYield, done := true, false, false
+		defer func() {
+			if done || inYield {
+				return // a panic of the caller's loop goes on up
+			}
+			if p := recover(); p != nil {
+				yield(btree.Item{}, fmt.Errorf("%w: %v", errWalkPanicked, p))
+			}
+		}()
+		for it, err := range seq {
+			if err == nil && !first {
+				c, cerr := btree.Compare(last, it.Key)
+				switch {
+				case cerr != nil:
+					err = cerr
+				case c >= 0:
+					err = fmt.Errorf("%s after %s: %w", pickle.Repr(it.Key), pickle.Repr(last), errOutOfOrder)
+				}
+			}
+			inYield = true
+			more := yield(it, err)
+			inYield = false
+			if !more || err != nil {
+				break
+			}
+			last, first = it.Key, false
 		}
-		b.next = &oid
+		done = true
 	}
-	return b, nil
 }
 
-func refOID(v pickle.Value) (zodb.OID, error) {
-	pr, ok := v.(pickle.PersistentRef)
-	if !ok {
-		return zodb.OID{}, fmt.Errorf("expected a persistent reference: %w", errTreeShape)
-	}
-	r := record.ParseRef(pr.ID)
-	if !r.HasOID || r.Database != "" {
-		return zodb.OID{}, fmt.Errorf("reference %s: %w", r, errTreeShape)
-	}
-	return r.OID, nil
-}
-
-// treeNode is a BTree state read: empty, an inline bucket, or children.
-type treeNode struct {
-	inline   *bucketData
-	children []pickle.Value // child0, key1, child1, …
-	first    zodb.OID
-}
-
-func parseTree(state pickle.Value) (treeNode, bool, error) {
-	if state == nil || pickle.IsNone(state) {
-		return treeNode{}, false, nil
-	}
-	t, ok := pickle.AsTuple(state)
-	if !ok || len(t) < 1 || len(t) > 2 {
-		return treeNode{}, false, fmt.Errorf("tree: %w", errTreeShape)
-	}
-	if len(t) == 1 {
-		b, err := parseBucket(t[0])
-		return treeNode{inline: &b}, true, err
-	}
-	children, ok := pickle.AsTuple(t[0])
-	if !ok || len(children)%2 != 1 {
-		return treeNode{}, false, fmt.Errorf("tree children: %w", errTreeShape)
-	}
-	first, err := refOID(t[1])
-	return treeNode{children: children, first: first}, true, err
-}
-
-// stride is how many flat values make one item.
-func (t *treeContainer) stride() int {
-	if t.set {
-		return 1
-	}
-	return 2
-}
-
-// maxBucketHops bounds a walk along the bucket chain.
-const maxBucketHops = 1 << 20
-
-// errChainLoops reports a bucket chain that comes back to a bucket.
-var errChainLoops = errors.New("the bucket chain loops back (a damaged tree)")
-
-// chainGuard remembers the buckets a walk went through.
-type chainGuard map[zodb.OID]bool
-
-// next records oid as visited, failing if it was before.
-func (g chainGuard) next(oid zodb.OID) error {
-	if g[oid] {
-		return fmt.Errorf("bucket %s: %w", oid.Repr(), errChainLoops)
-	}
-	g[oid] = true
-	return nil
-}
-
-// Len walks the bucket chain and counts. When ctx has less than half of
-// its time left, it stops and reports a lower bound, so that the page
+// Len counts the items along the bucket chain. When ctx has less than half
+// of its time left it stops and reports a lower bound, so that the page
 // still has time to show items.
-func (t *treeContainer) Len(ctx context.Context) (int, bool, error) {
-	var stop time.Time
+func (c *treeContainer) Len(ctx context.Context) (int, bool, error) {
+	count := ctx
 	if dl, ok := ctx.Deadline(); ok {
-		stop = dl.Add(-time.Until(dl) / 2)
+		var cancel context.CancelFunc
+		count, cancel = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/2))
+		defer cancel()
 	}
-	b, ok, err := t.firstBucket(ctx)
-	if err != nil || !ok {
-		return 0, true, err
-	}
+	c.t.Prefetch = 0 // btree.DefaultPrefetch
 	n := 0
-	seen := chainGuard{}
-	for range maxBucketHops {
-		n += len(b.flat) / t.stride()
-		if b.next == nil {
-			return n, true, nil
+	for _, err := range guarded(c.t.All(count)) {
+		if err == nil {
+			err = count.Err() // loads served from the client cache do not look at ctx
 		}
-		if !stop.IsZero() && time.Now().After(stop) {
-			return n, false, nil
-		}
-		if err := seen.next(*b.next); err != nil {
+		if err != nil {
+			if count.Err() != nil && ctx.Err() == nil {
+				return n, false, nil
+			}
 			return n, false, err
 		}
-		if b, err = t.loadBucket(ctx, *b.next); err != nil {
-			return n, false, err
-		}
+		n++
 	}
-	return n, false, nil
+	return n, true, nil
 }
 
-func (t *treeContainer) firstBucket(ctx context.Context) (bucketData, bool, error) {
-	node, ok, err := parseTree(t.state)
-	if err != nil || !ok {
-		return bucketData{}, ok, err
-	}
-	if node.inline != nil {
-		return *node.inline, true, nil
-	}
-	b, err := t.loadBucket(ctx, node.first)
-	return b, err == nil, err
-}
-
-func (t *treeContainer) loadBucket(ctx context.Context, oid zodb.OID) (bucketData, error) {
-	rec, err := t.sn.Load(ctx, oid)
-	if err != nil {
-		return bucketData{}, err
-	}
-	return parseBucket(rec.State)
-}
-
-// Page descends from the root to the bucket that holds from, then follows
-// the bucket chain until it has n items and the first key after them.
-func (t *treeContainer) Page(ctx context.Context, from pickle.Value, n int) (itemPage, error) {
-	b, ok, err := t.bucketFor(ctx, from)
-	if err != nil || !ok {
-		return itemPage{}, err
-	}
-	st := t.stride()
-	i := 0
-	if from != nil {
-		for i < len(b.flat)/st && compareKeys(b.flat[i*st], from) < 0 {
-			i++
-		}
-	}
+// Page returns up to n items from the first key ≥ from, and the key after
+// them.
+func (c *treeContainer) Page(ctx context.Context, from pickle.Value, n int) (itemPage, error) {
+	// Enough buckets ahead for a page of half-full buckets, no more.
+	c.t.Prefetch = min(btree.DefaultPrefetch, 1+(n+1)/max(1, c.t.Family().MaxLeafSize/2))
 	var p itemPage
-	seen := chainGuard{}
-	for range maxBucketHops {
-		for ; i < len(b.flat)/st; i++ {
-			key := b.flat[i*st]
-			if len(p.Items) == n {
-				p.Next, p.HasNext = key, true
-				return p, nil
-			}
-			it := item{Key: key}
-			if !t.set {
-				it.Value = b.flat[i*st+1]
-			}
-			p.Items = append(p.Items, it)
-		}
-		if b.next == nil {
-			return p, nil
-		}
-		if err := seen.next(*b.next); err != nil {
+	for it, err := range guarded(c.t.Range(ctx, from, nil)) {
+		if err != nil {
 			return p, err
 		}
-		if b, err = t.loadBucket(ctx, *b.next); err != nil {
-			return p, err
+		if len(p.Items) == n {
+			p.Next, p.HasNext = it.Key, true
+			break
 		}
-		i = 0
+		p.Items = append(p.Items, it)
 	}
 	return p, nil
 }
 
-// maxTreeDepth bounds a descent, against a tree whose children loop.
-const maxTreeDepth = 64
+// Key reads a key typed into "jump to key" as the tree's keys are: an
+// integer for the integer families, two bytes for fs; for object keys,
+// the kind of the tree's first key (a number, text, or a Python 2 or 3
+// byte string).
+func (c *treeContainer) Key(ctx context.Context, s string) (pickle.Value, error) {
+	switch c.t.Family().Key {
+	case btree.Int32, btree.Uint32, btree.Int64, btree.Uint64:
+		n, ok := parseInteger(s)
+		if !ok {
+			return nil, badRequestf(fmt.Sprintf("the keys of a %s are integers: %q is not one", c.t.Class(), s))
+		}
+		return n, nil
+	case btree.Bytes2:
+		return pickle.Bytes(s), nil
+	}
+	var first pickle.Value
+	for it, err := range guarded(c.t.All(ctx)) {
+		if err == nil {
+			first = it.Key
+		}
+		break
+	}
+	switch first.(type) {
+	case bool, int64, int, *big.Int, float64:
+		if n, ok := parseInteger(s); ok {
+			return n, nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, nil
+		}
+	case pickle.ByteString:
+		return pickle.ByteString(s), nil
+	case pickle.Bytes:
+		return pickle.Bytes(s), nil
+	}
+	return s, nil
+}
 
-// bucketFor finds the bucket where key belongs (the first for nil).
-func (t *treeContainer) bucketFor(ctx context.Context, key pickle.Value) (bucketData, bool, error) {
-	if key == nil {
-		return t.firstBucket(ctx)
+// parseInteger reads a decimal integer of any size.
+func parseInteger(s string) (pickle.Value, bool) {
+	b, ok := new(big.Int).SetString(s, 10)
+	switch {
+	case !ok:
+		return nil, false
+	case b.IsInt64():
+		return b.Int64(), true
 	}
-	state := t.state
-	for range maxTreeDepth {
-		node, ok, err := parseTree(state)
-		if err != nil || !ok {
-			return bucketData{}, ok, err
-		}
-		if node.inline != nil {
-			return *node.inline, true, nil
-		}
-		// children: child0, key1, child1, …: the child after the last
-		// key ≤ key.
-		c := 0
-		for j := 1; j < len(node.children); j += 2 {
-			if compareKeys(node.children[j], key) > 0 {
-				break
-			}
-			c = j + 1
-		}
-		oid, err := refOID(node.children[c])
-		if err != nil {
-			return bucketData{}, false, err
-		}
-		rec, err := t.sn.Load(ctx, oid)
-		if err != nil {
-			return bucketData{}, false, err
-		}
-		if rec.Class == t.class && !t.bucket {
-			state = rec.State // an inner tree node
-			continue
-		}
-		b, err := parseBucket(rec.State)
-		return b, err == nil, err
+	return b, true
+}
+
+// treeTrouble says in words why a walk stopped: a damaged tree, a key
+// that cannot be compared with the tree's, or what the error says.
+func treeTrouble(err error) string {
+	switch {
+	case errors.Is(err, btree.ErrState), errors.Is(err, errOutOfOrder), errors.Is(err, errWalkPanicked):
+		return "The tree is damaged, so the items end here: " + err.Error()
+	case errors.Is(err, btree.ErrUnorderable):
+		return "The key cannot be compared with the tree's keys: " + err.Error()
+	case errors.Is(err, btree.ErrType):
+		return "Not a key of this tree: " + err.Error()
 	}
-	return bucketData{}, false, fmt.Errorf("tree deeper than %d: %w", maxTreeDepth, errTreeShape)
+	return "The items end here, because reading further failed: " + err.Error()
 }

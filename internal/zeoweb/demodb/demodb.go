@@ -1,12 +1,14 @@
 // Package demodb starts the embedded test server with a small application
 // database for zeoweb's -demo and for its tests: a root mapping, a BTree
 // of people over several buckets and inner nodes, objects with a history,
-// a list, a blob object, and a cross-database and a weak reference.
+// a list, a blob (with its file where the server generation has blobs),
+// and a cross-database and a weak reference.
 // Records are written as the ZODB generation of the chosen server profile
 // writes them.
 package demodb
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -31,6 +33,10 @@ type Demo struct {
 	Root, People, Counters, Settings, Alice, Bob, Notes, Report zodb.OID
 	// PeopleLen and CountersLen are the trees' item counts.
 	PeopleLen, CountersLen int
+	// ReportData is the file of the blob Report, nil where the server
+	// generation has no blobs (before ZODB 3.8): there Report is a blob
+	// record without a file.
+	ReportData []byte
 	// Created is the tid of the transaction that wrote the application
 	// objects; BobChanged the one that changed Bob's email.
 	Created, BobChanged zodb.TID
@@ -108,7 +114,22 @@ const (
 type object struct {
 	oid   zodb.OID
 	class pickle.Global
-	state pickle.Value
+	state pickle.Value // a blobFile for a blob with its file
+}
+
+// blobFile is the state of a blob object written with its file: the
+// record is then the client's blob record.
+type blobFile []byte
+
+// reportData is the demo blob's file: a CSV report of some 70 KB, more
+// than one of the chunks blobs travel in.
+func reportData() []byte {
+	var b bytes.Buffer
+	b.WriteString("day,login,visits\n")
+	for i := 0; b.Len() < 70_000; i++ {
+		fmt.Fprintf(&b, "2024-%02d-%02d,user%03d,%d\n", 1+i/28%12, 1+i%28, i%peopleCount, i*i%97)
+	}
+	return b.Bytes()
 }
 
 func (d *Demo) write(ctx context.Context) error {
@@ -203,7 +224,7 @@ func (d *Demo) write(ctx context.Context) error {
 			ref(d.Alice, personClass),
 		})},
 		// A blob's record holds no data: the blob file is kept beside it.
-		object{d.Report, blobClass, pickle.None},
+		d.report(),
 		object{zodb.ZeroOID, mappingClass, pickle.DictOf("data", pickle.DictOf(
 			"people", ref(d.People, ooTree),
 			"counters", ref(d.Counters, ioTree),
@@ -221,6 +242,15 @@ func (d *Demo) write(ctx context.Context) error {
 	d.BobChanged, err = d.commit(ctx, zeo.TxnMeta{User: "/ bob", Description: "change my email address"},
 		object{d.Bob, personClass, person("Bob", "bob@example.com", d.Alice)})
 	return err
+}
+
+// report is the blob object: with its file where the server keeps blobs.
+func (d *Demo) report() object {
+	if d.Server.BlobDir() == "" {
+		return object{d.Report, blobClass, pickle.None}
+	}
+	d.ReportData = reportData()
+	return object{d.Report, blobClass, blobFile(d.ReportData)}
 }
 
 // tree builds the records of a BTree of the given flat (k, v, …) items
@@ -308,29 +338,63 @@ func (d *Demo) Visit(ctx context.Context) (zodb.TID, error) {
 // Put commits one object of the given class and state under a new oid,
 // and returns the oid (tests use it for hostile content).
 func (d *Demo) Put(ctx context.Context, module, name string, state pickle.Value) (zodb.OID, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	oids, err := d.writer.NewOIDs(ctx, 1)
+	oids, err := d.NewOIDs(ctx, 1)
 	if err != nil {
 		return zodb.OID{}, err
 	}
-	_, err = d.commit(ctx, zeo.TxnMeta{User: "/ test", Description: "put " + module + "." + name},
-		object{oids[0], pickle.Global{Module: module, Name: name}, state})
+	_, err = d.Write(ctx, "put "+module+"."+name, Object{oids[0], module, name, state})
 	return oids[0], err
+}
+
+// Object is one record for Write.
+type Object struct {
+	OID          zodb.OID
+	Module, Name string // the class
+	State        pickle.Value
+}
+
+// NewOIDs allocates n oids, for objects that Write then commits together
+// (tests build hostile trees whose objects refer to each other).
+func (d *Demo) NewOIDs(ctx context.Context, n int) ([]zodb.OID, error) {
+	return d.writer.NewOIDs(ctx, n)
+}
+
+// Write commits objs in one transaction described as desc.
+func (d *Demo) Write(ctx context.Context, desc string, objs ...Object) (zodb.TID, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var os []object
+	for _, o := range objs {
+		os = append(os, object{o.OID, pickle.Global{Module: o.Module, Name: o.Name}, o.State})
+	}
+	return d.commit(ctx, zeo.TxnMeta{User: "/ test", Description: desc}, os...)
 }
 
 // commit writes objs in one transaction, based on the serials last
 // written.
 func (d *Demo) commit(ctx context.Context, meta zeo.TxnMeta, objs ...object) (zodb.TID, error) {
-	ws := make([]zeo.Write, 0, len(objs))
+	tx, err := d.writer.Begin(ctx, meta)
+	if err != nil {
+		return zodb.TID{}, err
+	}
+	defer tx.Abort(context.WithoutCancel(ctx))
 	for _, o := range objs {
-		data, err := d.record(o.class, o.state)
+		if file, ok := o.state.(blobFile); ok {
+			err = tx.StoreBlob(ctx, o.oid, d.serial[o.oid], bytes.NewReader(file))
+		} else {
+			var data []byte
+			if data, err = d.record(o.class, o.state); err == nil {
+				err = tx.Store(ctx, o.oid, d.serial[o.oid], data)
+			}
+		}
 		if err != nil {
 			return zodb.TID{}, err
 		}
-		ws = append(ws, zeo.Write{OID: o.oid, Serial: d.serial[o.oid], Data: data})
 	}
-	tid, err := d.writer.Commit(ctx, meta, ws...)
+	if _, err := tx.Vote(ctx); err != nil {
+		return zodb.TID{}, err
+	}
+	tid, err := tx.Finish(ctx)
 	if err != nil {
 		return tid, err
 	}
