@@ -148,10 +148,11 @@ func BenchmarkGet(b *testing.B) {
 }
 
 // BenchmarkIterate walks all items of a 100k-item IOBTree (inserted in
-// order: 3 levels, 1667 buckets of 60) over a loopback test server with
-// the client cache off, so that every object is a LoadBefore: with
-// prefetch (the default, 16 buckets per LoadMany, and 64) and without
-// (each bucket loaded when the previous one is done), the reference.
+// order: 3 levels, 3333 buckets of 30, as ascending inserts leave them
+// half full) over a loopback test server with the client cache off, so
+// that every object is a LoadBefore: with prefetch (the default, 16
+// buckets per LoadMany, and 64) and without (each bucket loaded when the
+// previous one is done), the reference.
 // It reports items/s, round trips per item (Load and LoadMany calls: the
 // loads of one LoadMany are in flight together), objects loaded per item,
 // and the heap the walk holds at most beyond what was live before it
@@ -264,7 +265,8 @@ func heapPerBucket(tb testing.TB, m *memDB, tree *Tree) uint64 {
 
 // A walk over a 100k-item tree holds a few buckets at a time, never the
 // tree: the heap it keeps alive beyond what was live before stays under
-// 64 buckets' worth (the prefetch window is 16) while the tree has 1667.
+// 64 buckets' worth (the prefetch window is 16, and a path of interior
+// nodes of up to 500 children each) while the tree has 3333.
 func TestWalkHoldsFewBuckets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a 100k-item tree")
