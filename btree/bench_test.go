@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gozeo/gozeo/db"
 	"github.com/gozeo/gozeo/internal/testserver"
@@ -68,8 +69,10 @@ func (m *memDB) encodeAll(tb testing.TB, f record.Format) {
 
 // serve commits every object of m (encoded) and a root mapping holding
 // tree to a new test server, and returns a client with the given cache
-// size and a snapshot after the commit.
-func serve(tb testing.TB, m *memDB, tree *Tree, cacheSize int64) *db.Snapshot {
+// size and a snapshot after the commit. A latency above zero delays the
+// reply to every loadBefore by that much, as a network would, while the
+// connection goes on serving other calls.
+func serve(tb testing.TB, m *memDB, tree *Tree, cacheSize int64, latency time.Duration) *db.Snapshot {
 	tb.Helper()
 	ctx := context.Background()
 	m.encodeAll(tb, record.Py3)
@@ -92,6 +95,11 @@ func serve(tb testing.TB, m *memDB, tree *Tree, cacheSize int64) *db.Snapshot {
 	tid, err := c.Commit(ctx, zeo.TxnMeta{Description: "bench"}, writes...)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if latency > 0 {
+		srv.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{
+			{Method: "loadBefore", Action: testserver.FaultDelayReply, Delay: latency},
+		}})
 	}
 	return db.New(c, nil).SnapshotAt(tid)
 }
@@ -132,7 +140,7 @@ func BenchmarkGet(b *testing.B) {
 		cache int64
 	}{{"server-cached", 0}, {"server-uncached", -1}} {
 		b.Run(c.name, func(b *testing.B) {
-			snap := serve(b, m, built, c.cache)
+			snap := serve(b, m, built, c.cache, 0)
 			if c.cache >= 0 {
 				tr, err := Open(context.Background(), snap, built.OID())
 				if err != nil {
@@ -157,21 +165,33 @@ func BenchmarkGet(b *testing.B) {
 // loads of one LoadMany are in flight together), objects loaded per item,
 // and the heap the walk holds at most beyond what was live before it
 // (measured apart, with a collection every 1000 items), also counted in
-// buckets (the heap one decoded bucket of the tree takes).
+// buckets (the heap one decoded bucket of the tree takes). On loopback a
+// round trip costs little next to decoding; the latency=1ms runs delay
+// every load's reply by 1 ms, as a network between two hosts would, which
+// is where prefetching pays.
 func BenchmarkIterate(b *testing.B) {
 	const n = 100_000
 	m, built := buildTree(b, "IO", n)
 	if d := depth(b, built); d != 3 {
 		b.Fatalf("%d levels", d)
 	}
-	snap := serve(b, m, built, -1)
+	loopback := serve(b, m, built, -1, 0)
+	slow := serve(b, m, built, -1, time.Millisecond)
 	bucketBytes := heapPerBucket(b, m, built)
 	for _, c := range []struct {
 		name     string
 		prefetch int
-	}{{"prefetch=16", 0}, {"prefetch=64", 64}, {"prefetch=off", -1}} {
+		latency  bool
+	}{
+		{"prefetch=16", 0, false}, {"prefetch=64", 64, false}, {"prefetch=off", -1, false},
+		{"latency=1ms/prefetch=16", 0, true}, {"latency=1ms/prefetch=off", -1, true},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()
+			snap := loopback
+			if c.latency {
+				snap = slow
+			}
 			cl := &counting{l: snap}
 			tr, err := Open(ctx, cl, built.OID())
 			if err != nil {
@@ -193,13 +213,16 @@ func BenchmarkIterate(b *testing.B) {
 					b.Fatalf("%d items", i)
 				}
 			}
-			peak := peakHeap(func(sample func()) {
-				walk(func(i int) {
-					if i%1000 == 0 {
-						sample()
-					}
+			var peak uint64
+			if !c.latency { // the same as on loopback, and slow to measure
+				peak = peakHeap(func(sample func()) {
+					walk(func(i int) {
+						if i%1000 == 0 {
+							sample()
+						}
+					})
 				})
-			})
+			}
 			cl.calls.Store(0)
 			cl.objects.Store(0)
 			b.ReportAllocs()
@@ -211,8 +234,10 @@ func BenchmarkIterate(b *testing.B) {
 			b.ReportMetric(items/b.Elapsed().Seconds(), "items/s")
 			b.ReportMetric(float64(cl.calls.Load())/items, "roundtrips/item")
 			b.ReportMetric(float64(cl.objects.Load())/items, "objects/item")
-			b.ReportMetric(float64(peak)/1024, "peak-live-KiB")
-			b.ReportMetric(float64(peak)/float64(bucketBytes), "peak-live-buckets")
+			if !c.latency {
+				b.ReportMetric(float64(peak)/1024, "peak-live-KiB")
+				b.ReportMetric(float64(peak)/float64(bucketBytes), "peak-live-buckets")
+			}
 		})
 	}
 }
