@@ -288,16 +288,19 @@ func heapPerBucket(tb testing.TB, m *memDB, tree *Tree) uint64 {
 	return total / uint64(len(oids))
 }
 
-// A walk over a 100k-item tree holds a few buckets at a time, never the
+// A walk over a 3-level tree holds a few buckets at a time, never the
 // tree: the heap it keeps alive beyond what was live before stays under
 // 64 buckets' worth (the prefetch window is 16, and a path of interior
-// nodes of up to 500 children each) while the tree has 3333.
+// nodes of up to 500 children each) while the tree has 1334.
 func TestWalkHoldsFewBuckets(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a 100k-item tree")
+		t.Skip("builds a 40k-item tree")
 	}
-	const n = 100_000
+	const n = 40_000
 	m, tr := buildTree(t, "IO", n)
+	if d := depth(t, tr); d != 3 {
+		t.Fatalf("%d levels", d)
+	}
 	m.encodeAll(t, record.Py3)
 	bucketBytes := heapPerBucket(t, m, tr)
 	for _, prefetch := range []int{0, -1} {
