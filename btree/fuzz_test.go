@@ -29,6 +29,33 @@ func seedRecords(f *testing.F) {
 			}
 		}
 	}
+	// Hand-made states of the shapes BTrees' readers must refuse or take
+	// apart with care, in both record formats.
+	ref := func(oid uint64, class string) pickle.Value { return record.RefTo(zodb.OIDFromUint64(oid), class) }
+	bare := func(oid uint64) pickle.Value { return record.RefTo(zodb.OIDFromUint64(oid), "") }
+	const tree, bucket = "BTrees.OOBTree.OOBTree", "BTrees.OOBTree.OOBucket"
+	for _, s := range []struct {
+		class string
+		state pickle.Value
+	}{
+		{tree, pickle.Tuple{pickle.Tuple{pickle.Tuple{"a", int64(1)}}}},                               // an inline bucket one tuple short
+		{tree, pickle.Tuple{pickle.Tuple{pickle.Tuple{pickle.Tuple{"a", int64(1)}, ref(2, bucket)}}}}, // an inline bucket with a next link
+		{tree, pickle.Tuple{pickle.Tuple{bare(2), "m", bare(3)}, bare(2)}},                            // children without their class
+		{tree, pickle.Tuple{pickle.Tuple{ref(2, bucket), "m"}, ref(2, bucket)}},                       // even items
+		{tree, pickle.Tuple{pickle.Tuple{ref(1, tree), "m", ref(1, tree)}, ref(1, bucket)}},           // a node that is its own child
+		{bucket, pickle.Tuple{pickle.Tuple{"b", int64(1), "a", int64(2)}, ref(1, bucket)}},            // keys out of order, next is itself
+		{bucket, pickle.Tuple{pickle.Tuple{"a", int64(1), "b"}}},                                      // odd items
+		{"BTrees.IIBTree.IIBucket", pickle.Tuple{pickle.Tuple{int64(1 << 40), int64(1)}}},             // a key out of the family's range
+		{"BTrees.fsBTree.fsBucket", pickle.Tuple{pickle.Tuple{pickle.Bytes("ab"), pickle.Bytes("123456")}}},
+	} {
+		for _, format := range []record.Format{record.Py3, record.Py2} {
+			data, err := record.EncodeObject(s.class, s.state, format)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
 	for _, h := range []string{
 		"8003636275696c74696e730a6f626a6563740a2e4e2e", // class then None
 		"80035d2e29",

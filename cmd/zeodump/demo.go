@@ -71,7 +71,8 @@ func writeDemo(ctx context.Context, addr string, f record.Format) error {
 	// The root's 'data' dict refers to two objects by (oid, class)
 	// persistent references, as ZODB writes references to persistent
 	// objects; the OOBTree holds a single bucket inline: state
-	// (((k1, v1, k2, v2),),).
+	// ((((k1, v1, k2, v2),),),), the tree's one child being the bucket's
+	// own state ((k1, v1, k2, v2),).
 	states := []struct {
 		oid   zodb.OID
 		class string
@@ -81,10 +82,10 @@ func writeDemo(ctx context.Context, addr string, f record.Format) error {
 			"people", record.RefTo(people, btreeClass),
 			"settings", record.RefTo(settings, mappingClass),
 		))},
-		{people, btreeClass, pickle.Tuple{pickle.Tuple{pickle.Tuple{
+		{people, btreeClass, pickle.Tuple{pickle.Tuple{pickle.Tuple{pickle.Tuple{
 			"alice", record.RefTo(alice, personClass),
 			"bob", record.RefTo(bob, personClass),
-		}}}},
+		}}}}},
 		{settings, mappingClass, pickle.DictOf("data", pickle.DictOf(
 			"title", "Team directory",
 			"page_size", int64(50),

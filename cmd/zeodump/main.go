@@ -6,6 +6,7 @@
 //	go run ./cmd/zeodump -demo                 # no server needed
 //	go run ./cmd/zeodump -addr localhost:8100  # every transaction
 //	go run ./cmd/zeodump -addr localhost:8100 -oid 0x2a
+//	go run ./cmd/zeodump -addr localhost:8100 -btree 0x03    # a BTree's items
 //	go run ./cmd/zeodump -addr localhost:8100 -json > db.jsonl
 //
 // It registers read-only, so it never changes the storage.
@@ -40,6 +41,7 @@ func main() {
 type config struct {
 	addr     string
 	oid      *zodb.OID
+	btree    *zodb.OID
 	tid      *zodb.TID
 	limit    int
 	maxItems int
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case cfg.oid != nil:
 		err = d.dumpObject(ctx, *cfg.oid)
+	case cfg.btree != nil:
+		err = d.dumpBTree(ctx, *cfg.btree, cfg.limit)
 	case cfg.graph || !supports(c, zeo.OpIterator):
 		if !cfg.graph {
 			fmt.Fprintf(notes, "%s has no transaction iterator: walking the objects reachable from the root.\n\n", s.Negotiated)
@@ -131,8 +135,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.SetOutput(stderr)
 	conn := cliflags.Register(fs, "required unless -demo")
 	oidFlag := fs.String("oid", "", "print only this object (0x2a, 2a or 16 hex digits)")
-	tidFlag := fs.String("tid", "", "with -oid, or in a graph walk: read through a snapshot as of this transaction (LoadBefore); in a transaction walk: start at it")
-	limit := fs.Int("n", 100, "stop after this many records (transaction walk) or objects (graph walk); 0 means no limit (the default with -json)")
+	btreeFlag := fs.String("btree", "", "print the items of this BTree, TreeSet, Bucket or Set (any BTrees family) in key order")
+	tidFlag := fs.String("tid", "", "with -oid, -btree, or in a graph walk: read through a snapshot as of this transaction (LoadBefore); in a transaction walk: start at it")
+	limit := fs.Int("n", 100, "stop after this many records (transaction walk), objects (graph walk) or items (-btree); 0 means no limit (the default with -json)")
 	maxItems := fs.Int("items", 100, "show at most this many items of each dict, list, tuple or set; 0 shows all (-json always shows all)")
 	raw := fs.Bool("raw", false, "print records as hex dumps instead of decoding them")
 	jsonOut := fs.Bool("json", false, `print one JSON object per record, {"oid", "tid", "class", "state"}, the state in the JSON view of ZODB values (see -h)`)
@@ -162,7 +167,12 @@ Without -oid it walks the transaction log (iterator, ZODB 3.9 and later):
 each transaction's tid, time, user and description, then its records. With
 -graph, or on servers without an iterator, it walks the objects reachable
 from the root (oid 0) instead, breadth first. With -oid it prints that one
-object. It registers read-only, so it never changes the storage.
+object. With -btree it prints the items of a BTree, TreeSet, Bucket or Set of
+any BTrees family in key order, following the bucket chain with a few buckets
+in memory at a time ("key: value" lines; with -json one {"key", "value"} line
+per item, {"key"} for a set, complete). -oid, -btree and -graph read through
+one snapshot: as of -tid, or of the newest transaction when the dump starts.
+It registers read-only, so it never changes the storage.
 
 Usage:
   zeodump -addr HOST:PORT [flags]
@@ -175,6 +185,10 @@ Examples, one for each flag:
   zeodump -addr localhost:8100 -items 0          # every item of every container
   zeodump -addr localhost:8100 -oid 0x2a         # one object, current revision
   zeodump -addr localhost:8100 -oid 0x2a -tid 0x03f58e0000000000   # as of a transaction
+  zeodump -demo -btree 0x01                      # the demo's OOBTree, no server needed
+  zeodump -addr localhost:8100 -btree 0x03       # a BTree's items in key order (first 100)
+  zeodump -addr localhost:8100 -btree 0x03 -json # every item, one {"key", "value"} per line
+  zeodump -addr localhost:8100 -btree 0x03 -tid 0x03f58e0000000000  # the tree as of a transaction
   zeodump -addr localhost:8100 -graph            # the objects reachable from the root
   zeodump -addr localhost:8100 -graph -tid 0x03f58e0000000000      # ... as of a transaction
   zeodump -addr localhost:8100 -raw -n 5         # records as hex
@@ -219,6 +233,8 @@ Flags:
 		return usage("-n and -items must be 0 or more")
 	case *jsonOut && *raw:
 		return usage("-json and -raw exclude each other")
+	case *btreeFlag != "" && (*oidFlag != "" || *graph || *raw):
+		return usage("-btree excludes -oid, -graph and -raw")
 	}
 	if *demo {
 		if _, ok := testserver.LookupProfile(*profile); !ok {
@@ -239,6 +255,13 @@ Flags:
 			return usage("-oid %q: %v", *oidFlag, err)
 		}
 		cfg.oid = &oid
+	}
+	if *btreeFlag != "" {
+		oid, err := zodb.ParseOID(*btreeFlag)
+		if err != nil {
+			return usage("-btree %q: %v", *btreeFlag, err)
+		}
+		cfg.btree = &oid
 	}
 	if *tidFlag != "" {
 		tid, err := zodb.ParseTID(*tidFlag)
