@@ -162,6 +162,80 @@ func TestWalkStopsOnCircularChain(t *testing.T) {
 	}
 }
 
+// Buckets whose own keys are out of order can chain in a circle that
+// every bucket-to-bucket check passes: B1 (x, a) -> B2 (n, p) -> B1. A
+// walk, Len included, still ends with an error rather than going round.
+func TestWalkStopsOnCircleOfUnsortedBuckets(t *testing.T) {
+	ctx := context.Background()
+	db, tr := buildOO(t, 8)
+	bs := buckets(t, tr)
+	b1, b2 := bs[0], bs[1]
+	b1.bucket.Keys = []pickle.Value{"x", "a"}
+	b1.bucket.Values = []pickle.Value{int64(1), int64(2)}
+	b2.bucket.Keys = []pickle.Value{"n", "p"}
+	b2.bucket.Values = []pickle.Value{int64(3), int64(4)}
+	b2.bucket.Next, b2.bucket.HasNext = b1.oid, true
+	rewrite(t, db, tr, b1)
+	rewrite(t, db, tr, b2)
+	for _, prefetch := range []int{-1, 0} {
+		tr.Prefetch = prefetch
+		if _, err := tr.Len(ctx); !errors.Is(err, ErrState) {
+			t.Errorf("prefetch %d: Len = %v, want a StateError", prefetch, err)
+		}
+		n := 0
+		for _, err := range tr.All(ctx) {
+			if err != nil {
+				if !errors.Is(err, ErrState) {
+					t.Errorf("prefetch %d: %v, want a StateError", prefetch, err)
+				}
+				break
+			}
+			if n++; n > 100 {
+				t.Fatalf("prefetch %d: the walk goes round", prefetch)
+			}
+		}
+	}
+}
+
+// An empty first bucket with a next one is damage, reported as such (it
+// once made the walk index Keys[-1]).
+func TestWalkEmptyFirstBucket(t *testing.T) {
+	ctx := context.Background()
+	db, tr := buildOO(t, 20)
+	b := buckets(t, tr)[0]
+	b.bucket.Keys, b.bucket.Values = nil, nil
+	rewrite(t, db, tr, b)
+	for _, err := range tr.All(ctx) {
+		if !errors.Is(err, ErrState) {
+			t.Fatalf("All = %v, want a StateError first", err)
+		}
+		break
+	}
+	if _, err := tr.Len(ctx); !errors.Is(err, ErrState) {
+		t.Errorf("Len = %v, want a StateError", err)
+	}
+}
+
+// A walk ends when its context does.
+func TestWalkHonoursContext(t *testing.T) {
+	_, tr := buildOO(t, 50)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var err error
+	for _, err = range tr.All(ctx) {
+		if err != nil {
+			break
+		}
+		if n++; n == 10 {
+			cancel()
+		}
+	}
+	if !errors.Is(err, context.Canceled) || n >= 50 {
+		t.Errorf("after cancel: %d items, then %v", n, err)
+	}
+}
+
 func TestGetErrors(t *testing.T) {
 	ctx := context.Background()
 	_, tr := buildOO(t, 50)

@@ -2,6 +2,7 @@ package btree
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -93,6 +94,17 @@ func classify(v pickle.Value) keyClass {
 // 2), and objects (persistent objects, instances) whose order is
 // defined by their own classes.
 func Compare(a, b pickle.Value) (int, error) {
+	// The keys of most trees: ints, and text, of one type on both sides.
+	switch a := a.(type) {
+	case int64:
+		if b, ok := b.(int64); ok {
+			return cmp.Compare(a, b), nil
+		}
+	case pickle.Unicode:
+		if b, ok := b.(pickle.Unicode); ok {
+			return strings.Compare(string(a), string(b)), nil
+		}
+	}
 	ca, cb := classify(a), classify(b)
 	if ca == classNone || cb == classNone {
 		switch {

@@ -53,6 +53,21 @@ func (t DataType) bounds() (lo, hi *big.Int) {
 	return nil, nil
 }
 
+// holdsInt64 reports whether the integer type's range includes v.
+func (t DataType) holdsInt64(v int64) bool {
+	switch t {
+	case Int32:
+		return v >= math.MinInt32 && v <= math.MaxInt32
+	case Uint32:
+		return v >= 0 && v <= math.MaxUint32
+	case Int64:
+		return true
+	case Uint64:
+		return v >= 0
+	}
+	return false
+}
+
 // toBig returns an integer Go or pickle value as a big.Int.
 func toBig(v any) (*big.Int, bool) {
 	switch v := v.(type) {
@@ -171,8 +186,11 @@ func (t DataType) check(v pickle.Value) bool {
 	case Object:
 		return v != nil
 	case Int32, Uint32, Int64, Uint64:
-		if _, isBool := v.(bool); isBool {
+		switch v := v.(type) {
+		case bool:
 			return true
+		case int64: // what decoding gives: no big.Int for the common case
+			return t.holdsInt64(v)
 		}
 		b, ok := toBig(v)
 		if !ok {

@@ -2,6 +2,7 @@ package btree
 
 import (
 	"context"
+	"errors"
 	"iter"
 
 	"github.com/gozeo/gozeo/pickle"
@@ -79,26 +80,45 @@ func (t *Tree) walk(ctx context.Context, lo, hi pickle.Value, fn func(b *BucketS
 	if err != nil || b == nil {
 		return err
 	}
+	leaf := t.fam.Class(t.kind.leaf())
+	// Keys must rise strictly along the whole walk, within each bucket
+	// and from one to the next. Besides keeping binary search honest,
+	// this is what ends a damaged chain that goes round in a circle,
+	// whatever the order of the keys inside its buckets.
+	var last pickle.Value
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(b.bucket.Keys) == 0 {
+			if !b.bucket.HasNext {
+				return nil // an empty tree's only bucket
+			}
+			return &StateError{OID: b.oid, Class: leaf, Reason: "an empty bucket in the chain"}
+		}
+		if last != nil {
+			if c, err := Compare(last, b.bucket.Keys[0]); err != nil || c >= 0 {
+				if err != nil {
+					return err
+				}
+				return &StateError{OID: b.oid, Class: leaf, Reason: "the bucket chain goes back in key order"}
+			}
+		}
+		if err := checkSorted(b.bucket.Keys, nil, nil); err != nil {
+			var se *StateError
+			if errors.As(err, &se) {
+				se.OID, se.Class = b.oid, leaf
+			}
+			return err
+		}
 		more, err := visit(b.bucket, lo, hi, fn)
 		if err != nil || !more || !b.bucket.HasNext {
 			return err
 		}
 		lo = nil // every later bucket's keys are above lo
-		last := b.bucket.Keys[len(b.bucket.Keys)-1]
+		last = b.bucket.Keys[len(b.bucket.Keys)-1]
 		if b, err = c.fetch(ctx, b.bucket.Next); err != nil {
 			return err
-		}
-		if len(b.bucket.Keys) == 0 {
-			return &StateError{OID: b.oid, Class: t.fam.Class(t.kind.leaf()), Reason: "an empty bucket in the chain"}
-		}
-		// Keys rise along the chain; checking it also keeps a damaged
-		// chain from going round in a circle.
-		if c, err := Compare(last, b.bucket.Keys[0]); err != nil || c >= 0 {
-			if err != nil {
-				return err
-			}
-			return &StateError{OID: b.oid, Class: t.fam.Class(t.kind.leaf()), Reason: "the bucket chain goes back in key order"}
 		}
 	}
 }

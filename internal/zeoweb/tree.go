@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math/big"
 	"strconv"
 	"time"
@@ -23,53 +22,6 @@ func (c *treeContainer) Kind() string { return c.t.Kind().String() }
 
 func (c *treeContainer) Keyed() bool { return true }
 
-// errOutOfOrder reports keys that do not rise along a walk.
-var errOutOfOrder = errors.New("keys out of order (a damaged tree)")
-
-// errWalkPanicked reports a walk that btree could not finish on a damaged
-// tree.
-var errWalkPanicked = errors.New("the tree is damaged in a way the reader did not expect")
-
-// guarded passes on the items of seq while their keys rise strictly, and
-// ends with an error at the first that does not. btree checks the order
-// only from one bucket to the next: a chain of buckets whose own keys are
-// out of order could go round in a circle, and this ends such a walk.
-// A panic in btree's walk (an empty first bucket with a next one makes
-// it index out of range) becomes an error too.
-func guarded(seq iter.Seq2[btree.Item, error]) iter.Seq2[btree.Item, error] {
-	return func(yield func(btree.Item, error) bool) {
-		var last pickle.Value
-		first, inYield, done := true, false, false
-		defer func() {
-			if done || inYield {
-				return // a panic of the caller's loop goes on up
-			}
-			if p := recover(); p != nil {
-				yield(btree.Item{}, fmt.Errorf("%w: %v", errWalkPanicked, p))
-			}
-		}()
-		for it, err := range seq {
-			if err == nil && !first {
-				c, cerr := btree.Compare(last, it.Key)
-				switch {
-				case cerr != nil:
-					err = cerr
-				case c >= 0:
-					err = fmt.Errorf("%s after %s: %w", pickle.Repr(it.Key), pickle.Repr(last), errOutOfOrder)
-				}
-			}
-			inYield = true
-			more := yield(it, err)
-			inYield = false
-			if !more || err != nil {
-				break
-			}
-			last, first = it.Key, false
-		}
-		done = true
-	}
-}
-
 // Len counts the items along the bucket chain. When ctx has less than half
 // of its time left it stops and reports a lower bound, so that the page
 // still has time to show items.
@@ -82,7 +34,7 @@ func (c *treeContainer) Len(ctx context.Context) (int, bool, error) {
 	}
 	c.t.Prefetch = 0 // btree.DefaultPrefetch
 	n := 0
-	for _, err := range guarded(c.t.All(count)) {
+	for _, err := range c.t.All(count) {
 		if err == nil {
 			err = count.Err() // loads served from the client cache do not look at ctx
 		}
@@ -103,7 +55,7 @@ func (c *treeContainer) Page(ctx context.Context, from pickle.Value, n int) (ite
 	// Enough buckets ahead for a page of half-full buckets, no more.
 	c.t.Prefetch = min(btree.DefaultPrefetch, 1+(n+1)/max(1, c.t.Family().MaxLeafSize/2))
 	var p itemPage
-	for it, err := range guarded(c.t.Range(ctx, from, nil)) {
+	for it, err := range c.t.Range(ctx, from, nil) {
 		if err != nil {
 			return p, err
 		}
@@ -132,7 +84,7 @@ func (c *treeContainer) Key(ctx context.Context, s string) (pickle.Value, error)
 		return pickle.Bytes(s), nil
 	}
 	var first pickle.Value
-	for it, err := range guarded(c.t.All(ctx)) {
+	for it, err := range c.t.All(ctx) {
 		if err == nil {
 			first = it.Key
 		}
@@ -170,7 +122,7 @@ func parseInteger(s string) (pickle.Value, bool) {
 // that cannot be compared with the tree's, or what the error says.
 func treeTrouble(err error) string {
 	switch {
-	case errors.Is(err, btree.ErrState), errors.Is(err, errOutOfOrder), errors.Is(err, errWalkPanicked):
+	case errors.Is(err, btree.ErrState):
 		return "The tree is damaged, so the items end here: " + err.Error()
 	case errors.Is(err, btree.ErrUnorderable):
 		return "The key cannot be compared with the tree's keys: " + err.Error()

@@ -21,9 +21,9 @@ func ooRef(oid zodb.OID, name string) pickle.PersistentRef {
 
 // Damaged trees show the items read before the damage and say what is
 // wrong, on the items page, at once: a bucket chain that goes round
-// (buckets whose own keys are out of order), a tree that is its own
-// child, a bucket whose state is not a bucket's, an empty first bucket
-// (btree's walk panics on it), a bucket that is not there.
+// (buckets whose own keys are out of order: the first one is refused
+// whole), a tree that is its own child, a bucket whose state is not a
+// bucket's, an empty first bucket, a bucket that is not there.
 func TestDamagedTrees(t *testing.T) {
 	f := newFixture(t, "z5-py3", Options{})
 	ctx := t.Context()
@@ -51,7 +51,7 @@ func TestDamagedTrees(t *testing.T) {
 			{OID: tree, Module: "BTrees.OOBTree", Name: "OOBTree", State: twoBuckets},
 			{OID: b1, Module: "BTrees.OOBTree", Name: "OOBucket", State: pickle.Tuple{pickle.Tuple{"x", int64(1), "a", int64(2)}, ooRef(b2, "OOBucket")}},
 			{OID: b2, Module: "BTrees.OOBTree", Name: "OOBucket", State: pickle.Tuple{pickle.Tuple{"n", int64(3), "p", int64(4)}, ooRef(b1, "OOBucket")}},
-		}, []string{"x"}, "keys out of order"},
+		}, nil, "does not rise"},
 		{"a tree that is its own child", []demodb.Object{
 			{OID: tree, Module: "BTrees.OOBTree", Name: "OOBTree", State: pickle.Tuple{pickle.Tuple{ooRef(tree, "OOBTree"), "m", ooRef(b2, "OOBucket")}, ooRef(b2, "OOBucket")}},
 		}, nil, "damaged"},
