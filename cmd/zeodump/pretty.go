@@ -158,7 +158,7 @@ func (p *printer) object(o *pickle.Object, indent string, depth int) {
 		p.b.WriteString("args ")
 		p.value(o.Args, indent, depth+1)
 	}
-	if when, ok := datetimeOf(o); ok {
+	if when, ok := record.DateTime(o); ok {
 		p.b.WriteString("  (" + when + ")")
 	}
 	if o.State != nil {
@@ -260,33 +260,3 @@ func scalar(v pickle.Value) bool {
 	return true
 }
 
-// datetimeOf reads the value of a pickled datetime.datetime or
-// datetime.date, whose state is their packed fields: year (2 bytes), month,
-// day, and for a datetime hour, minute, second and microsecond (3 bytes).
-func datetimeOf(o *pickle.Object) (string, bool) {
-	cls, ok := o.Class()
-	if !ok || cls.Module != "datetime" || len(o.Args) == 0 {
-		return "", false
-	}
-	b, ok := pickle.AsBytes(o.Args[0])
-	if !ok {
-		return "", false
-	}
-	switch {
-	case cls.Name == "date" && len(b) == 4:
-		year := int(b[0])<<8 | int(b[1])
-		return fmt.Sprintf("%04d-%02d-%02d", year, b[2], b[3]), true
-	case cls.Name == "datetime" && len(b) == 10:
-		year := int(b[0])<<8 | int(b[1])
-		us := int(b[7])<<16 | int(b[8])<<8 | int(b[9])
-		s := fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d", year, b[2], b[3], b[4], b[5], b[6])
-		if us != 0 {
-			s += fmt.Sprintf(".%06d", us)
-		}
-		if len(o.Args) > 1 && !pickle.IsNone(o.Args[1]) {
-			s += " with tzinfo"
-		}
-		return s, true
-	}
-	return "", false
-}

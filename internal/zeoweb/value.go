@@ -217,7 +217,7 @@ func (l *layout) object(o *pickle.Object, depth int) *node {
 		name = cls.String()
 	}
 	n := &node{Text: name + "(", Close: ")", Container: true, CSS: "obj"}
-	if when, ok := datetimeOf(o); ok {
+	if when, ok := record.DateTime(o); ok {
 		n.Entries = append(n.Entries, entry{Label: "value", Value: &node{Text: when, CSS: "num"}})
 	}
 	n.Entries = append(n.Entries, entry{Label: "args", Value: l.value(o.Args, depth+1)})
@@ -234,28 +234,6 @@ func (l *layout) object(o *pickle.Object, depth int) *node {
 		n.Entries = append(n.Entries, entry{Label: "items", Value: l.dict("{", "}", o.DictItems, depth+1)})
 	}
 	return n
-}
-
-// datetimeOf reads a pickled datetime.datetime or datetime.date, whose
-// argument is their packed fields: year (2 bytes), month, day, and for a
-// datetime hour, minute, second and microsecond (3 bytes).
-func datetimeOf(o *pickle.Object) (string, bool) {
-	cls, ok := o.Class()
-	if !ok || cls.Module != "datetime" || len(o.Args) == 0 {
-		return "", false
-	}
-	b, ok := pickle.AsBytes(o.Args[0])
-	if !ok {
-		return "", false
-	}
-	switch {
-	case cls.Name == "date" && len(b) == 4:
-		return fmt.Sprintf("%04d-%02d-%02d", int(b[0])<<8|int(b[1]), b[2], b[3]), true
-	case cls.Name == "datetime" && len(b) == 10:
-		us := int(b[7])<<16 | int(b[8])<<8 | int(b[9])
-		return fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", int(b[0])<<8|int(b[1]), b[2], b[3], b[4], b[5], b[6], us), true
-	}
-	return "", false
 }
 
 // text writes a node as indented plain text, one entry per line, for
