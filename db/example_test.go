@@ -7,17 +7,17 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/db"
-	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
+	"github.com/gozeo/gozeo/zeotest"
 )
 
 // Write a root and a document in one transaction, change the document,
 // and read both versions back through snapshots.
 func Example() {
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	srv, err := testserver.StartLocal(testserver.Options{Clock: func() time.Time { return clock }})
+	srv, err := zeotest.NewServer(&zeotest.Options{Clock: func() time.Time { return clock }})
 	if err != nil {
 		log.Fatal(err)
 	}
