@@ -256,10 +256,10 @@ func TestBTreeOverServer(t *testing.T) {
 		format  record.Format
 		// ioN is the number of IOBTree items inserted; 30001 ascending
 		// make three levels. The Python 2 run keeps the IOBTree at two
-		// to save time, and so do both with -short.
+		// to save time, and so do both with -short or -race.
 		ioN, ioLevels int
 	}{{"z5-py3", record.Py3, 32000, 3}, {"z3101-py27", record.Py2, 8000, 2}} {
-		if testing.Short() {
+		if testing.Short() || raceEnabled {
 			tc.ioN, tc.ioLevels = 8000, 2
 		}
 		t.Run(tc.profile, func(t *testing.T) {
