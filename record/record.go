@@ -41,10 +41,16 @@ func Decode(data []byte) (*Record, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty record")
 	}
-	var rec Record
+	// One allocation for the record and the class names its references
+	// share (a BTree node's hundreds of references name one or two).
+	d := &struct {
+		rec   Record
+		names classNames
+	}{}
+	rec := &d.rec
 	dec := pickle.NewDecoder(data, &pickle.DecoderOptions{
 		PersistentLoad: func(pid pickle.Value) (pickle.Value, error) {
-			rec.Refs = append(rec.Refs, ParseRef(pid))
+			rec.Refs = append(rec.Refs, d.names.parse(pid))
 			return nil, nil // keep the PersistentRef in the value
 		},
 	})
@@ -63,7 +69,7 @@ func Decode(data []byte) (*Record, error) {
 	}
 	rec.State = state
 	rec.Trailing = len(data) - dec.Offset()
-	return &rec, nil
+	return rec, nil
 }
 
 // classOf reads the class metadata in the forms ZODB's serialize module

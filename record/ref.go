@@ -35,12 +35,37 @@ type Ref struct {
 // ParseRef reads a persistent id in any of the forms above; an id none of
 // them match comes back with HasOID false.
 func ParseRef(pid pickle.Value) Ref {
+	var names classNames
+	return names.parse(pid)
+}
+
+// classNames remembers the last class a reference named, so that the
+// references of one record that name the same class share its string.
+type classNames struct {
+	global pickle.Global
+	name   string
+}
+
+// of is ClassName, remembering the name of a Global.
+func (n *classNames) of(v pickle.Value) string {
+	g, ok := v.(pickle.Global)
+	if !ok {
+		return ClassName(v)
+	}
+	if n.name == "" || g != n.global {
+		n.global, n.name = g, ClassName(g)
+	}
+	return n.name
+}
+
+// parse is ParseRef.
+func (n *classNames) parse(pid pickle.Value) Ref {
 	r := Ref{ID: pid}
 	switch id := pid.(type) {
 	case pickle.Tuple:
 		if len(id) == 2 {
 			if oid, ok := oidOf(id[0]); ok {
-				r.OID, r.HasOID, r.Class = oid, true, ClassName(id[1])
+				r.OID, r.HasOID, r.Class = oid, true, n.of(id[1])
 			}
 		}
 	case *pickle.List:
