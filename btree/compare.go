@@ -115,14 +115,34 @@ func Compare(a, b pickle.Value) (int, error) {
 		}
 		return 1, nil
 	}
-	return compareInner(a, b, ca, cb, 0)
+	budget := maxCompareItems
+	return compareInner(a, b, ca, cb, 0, &budget)
+}
+
+// maxCompareItems bounds the items one comparison visits. Keys are small;
+// a hostile key of tuples sharing their items (a few hundred bytes of
+// pickle can make a DAG whose walk doubles with each level) would
+// otherwise keep a CPU busy indefinitely.
+const maxCompareItems = 1 << 16
+
+// tooComplex is the reason a comparison over its budget gives.
+const tooComplex = "keys too complex to compare (more than 65536 items)"
+
+// sameSeq reports whether two tuples or lists are one and the same value
+// (a decoded pickle shares what its memo shares): equal, as Python finds
+// identical items equal, without walking them.
+func sameSeq(a, b []pickle.Value) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // maxKeyDepth bounds the nesting of tuple keys, so a hostile state cannot
 // exhaust the stack.
 const maxKeyDepth = 100
 
-func compareInner(a, b pickle.Value, ca, cb keyClass, depth int) (int, error) {
+func compareInner(a, b pickle.Value, ca, cb keyClass, depth int, budget *int) (int, error) {
+	if *budget--; *budget < 0 {
+		return 0, &CompareError{A: a, B: b, Reason: tooComplex}
+	}
 	if ca != cb {
 		return compareMixed(a, b, ca, cb)
 	}
@@ -146,8 +166,11 @@ func compareInner(a, b pickle.Value, ca, cb keyClass, depth int) (int, error) {
 		}
 		at, _ := pickle.AsTuple(a)
 		bt, _ := pickle.AsTuple(b)
+		if sameSeq(at, bt) {
+			return 0, nil
+		}
 		for i := 0; i < len(at) && i < len(bt); i++ {
-			c, err := compareInner(at[i], bt[i], classify(at[i]), classify(bt[i]), depth+1)
+			c, err := compareInner(at[i], bt[i], classify(at[i]), classify(bt[i]), depth+1, budget)
 			if err != nil {
 				return 0, err
 			}
@@ -252,4 +275,37 @@ func exact(v pickle.Value) *big.Float {
 	}
 	i, _ := pickle.AsInt(v)
 	return new(big.Float).SetInt64(i)
+}
+
+// orderable reports, as a *CompareError, a key that no comparison could
+// order: an object of an unknown class, NaN, or more than
+// maxCompareItems items. It is what a key passed to a write is
+// checked with, before it reaches a tree.
+func orderable(v pickle.Value) error {
+	budget := maxCompareItems
+	return orderableInner(v, 0, &budget)
+}
+
+func orderableInner(v pickle.Value, depth int, budget *int) error {
+	if *budget--; *budget < 0 {
+		return &CompareError{A: v, B: v, Reason: tooComplex}
+	}
+	switch c := classify(v); c {
+	case classTuple, classList:
+		if depth >= maxKeyDepth {
+			return &CompareError{A: v, B: v, Reason: "keys nested too deeply"}
+		}
+		items, _ := pickle.AsTuple(v)
+		for _, it := range items {
+			if err := orderableInner(it, depth+1, budget); err != nil {
+				return err
+			}
+		}
+		return nil
+	case classOther:
+		return &CompareError{A: v, B: v, Reason: "objects order by their own classes, unknown here"}
+	default:
+		_, err := compareInner(v, v, c, c, depth, budget)
+		return err
+	}
 }

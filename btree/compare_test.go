@@ -90,3 +90,34 @@ func TestCompareDeepKeys(t *testing.T) {
 		t.Fatalf("Compare = %v", err)
 	}
 }
+
+// dagKey is a tuple key of n levels, each holding the level below twice:
+// 2^n leaves from n tuples, as a hostile pickle can make with its memo.
+func dagKey(n int) pickle.Value {
+	var v pickle.Value = int64(1)
+	for range n {
+		v = pickle.Tuple{v, v}
+	}
+	return v
+}
+
+// Keys whose walk would double with each level are refused after a
+// bounded amount of work, not compared for ever; the same value against
+// itself is equal at once.
+func TestCompareBoundsWork(t *testing.T) {
+	a, b := dagKey(40), dagKey(40) // 2^40 leaves each
+	if _, err := Compare(a, b); !errors.Is(err, ErrUnorderable) {
+		t.Errorf("Compare of two huge DAG keys = %v, want ErrUnorderable", err)
+	}
+	if c, err := Compare(a, a); c != 0 || err != nil {
+		t.Errorf("Compare of a key with itself = %d, %v", c, err)
+	}
+	fam, _ := FamilyOf("OO")
+	if _, err := fam.Key.coerce(a, "key"); !errors.Is(err, ErrUnorderable) {
+		t.Errorf("a huge DAG key offered to a tree = %v, want ErrUnorderable", err)
+	}
+	// A real composite key is fine.
+	if _, err := fam.Key.coerce(pickle.Tuple{pickle.Unicode("a"), pickle.Tuple{int64(1), pickle.None}}, "key"); err != nil {
+		t.Errorf("a nested tuple key: %v", err)
+	}
+}

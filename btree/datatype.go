@@ -119,7 +119,7 @@ func (t DataType) coerce(v any, what string) (pickle.Value, error) {
 			return pickle.Bytes(x), nil
 		}
 		if what == "key" {
-			if _, err := Compare(v, v); err != nil {
+			if err := orderable(v); err != nil {
 				return nil, fmt.Errorf("btree: key %s: %w", short(v), err)
 			}
 		}
