@@ -28,14 +28,21 @@ type Options struct {
 	// MaxLoadsInFlight bounds the LoadBefore calls LoadMany keeps in
 	// flight on the connection; default 16.
 	MaxLoadsInFlight int
+	// HistoryLimit bounds the revisions of one object a snapshot scans
+	// to read it as of its tid on a server without loadBefore (ZODB 3.2
+	// and older), where it reads through the object's history; default
+	// DefaultHistoryLimit. An object with more revisions after the
+	// snapshot's tid than that reads as a *HistoryLimitError.
+	HistoryLimit int
 }
 
 // DB is the object layer over one zeo.Client. It is safe for concurrent
 // use; it does not own the client (Close the client yourself).
 type DB struct {
-	c        *zeo.Client
-	registry *record.Registry
-	inFlight int
+	c            *zeo.Client
+	registry     *record.Registry
+	inFlight     int
+	historyLimit int
 
 	formatMu sync.Mutex
 	format   *record.Format
@@ -53,7 +60,10 @@ func New(c *zeo.Client, opts *Options) *DB {
 	if o.MaxLoadsInFlight <= 0 {
 		o.MaxLoadsInFlight = 16
 	}
-	d := &DB{c: c, registry: o.Registry, inFlight: o.MaxLoadsInFlight}
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = DefaultHistoryLimit
+	}
+	d := &DB{c: c, registry: o.Registry, inFlight: o.MaxLoadsInFlight, historyLimit: o.HistoryLimit}
 	if o.Format != nil {
 		f := *o.Format
 		d.format = &f
@@ -68,32 +78,39 @@ func (d *DB) Client() *zeo.Client { return d.c }
 func (d *DB) Registry() *record.Registry { return d.registry }
 
 // Snapshot returns a snapshot at the newest transaction the client knows
-// of (the last one whose invalidations it has processed).
+// of (the last one whose invalidations it has processed), or, for a
+// client that has seen none yet, the server's last transaction. On a
+// server that reports no tids at all (ZEO 2.0, without lastTransaction)
+// the snapshot reads the current revisions (Snapshot.Latest).
 func (d *DB) Snapshot(ctx context.Context) (*Snapshot, error) {
 	at, err := d.lastTID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return d.SnapshotAt(at), nil
+	return newSnapshot(d, at), nil
 }
 
 // SnapshotAt returns a snapshot of the database as of transaction at:
 // it sees every transaction up to and including at, and none after.
 func (d *DB) SnapshotAt(at zodb.TID) *Snapshot {
-	return newSnapshot(d, at)
+	return newSnapshot(d, at.Uint64())
 }
 
 // lastTID is the client's last known tid, or the server's for a client
-// that has seen none yet.
-func (d *DB) lastTID(ctx context.Context) (zodb.TID, error) {
+// that has seen none yet, as a Snapshot's at: latest for a server that
+// reports none.
+func (d *DB) lastTID(ctx context.Context) (uint64, error) {
 	if at := d.c.LastTID(); at != zodb.ZeroTID {
-		return at, nil
+		return at.Uint64(), nil
+	}
+	if !d.c.Supports(zeo.OpLastTransaction) {
+		return latest, nil
 	}
 	at, err := d.c.LastTransaction(ctx)
 	if err != nil {
-		return zodb.TID{}, fmt.Errorf("db: last transaction: %w", err)
+		return 0, fmt.Errorf("db: last transaction: %w", err)
 	}
-	return at, nil
+	return at.Uint64(), nil
 }
 
 // Format returns the record format writes use: Options.Format, else the

@@ -8,6 +8,19 @@
 // by a concurrent commit. It stays where it is until Advance moves it to
 // the newest transaction the client knows of.
 //
+// Servers older than loadBefore (ZODB 3.2, and 3.1 before it; from 3.3
+// on every server has it) are read as of the tid all the same, with what
+// loadBefore would answer, Next included. The current revision comes
+// first, through the client cache: if it was written at or before the
+// snapshot's tid, and the client had seen every transaction up to that
+// tid, it is the one. Otherwise the object's history, newest first,
+// names the revision and loadSerial reads it: two round trips, not
+// cached. The history read is bounded by Options.HistoryLimit revisions;
+// an object whose revision lies further back is a *HistoryLimitError,
+// never a wrong not-found. ZODB 3.1 (ZEO 2.0) reports no tids at all:
+// there DB.Snapshot returns a snapshot that reads the current revisions
+// (Snapshot.Latest), which is all such a server can give.
+//
 // A Txn writes on top of a snapshot: objects get new states (Store), new
 // objects get oids from the storage's pool (NewOID), and Commit writes
 // them all in one ZEO transaction, encoded in the record format the

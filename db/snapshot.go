@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -50,14 +51,31 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the decoding error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-func newSnapshot(d *DB, at zodb.TID) *Snapshot {
+// latest is the at of a snapshot of a server that reports no tids (ZEO
+// 2.0, which has no lastTransaction): it reads the current revisions.
+const latest = ^uint64(0)
+
+// newSnapshot returns a snapshot of d at at (a tid's Uint64, or latest).
+func newSnapshot(d *DB, at uint64) *Snapshot {
 	s := &Snapshot{db: d}
-	s.at.Store(at.Uint64())
+	s.at.Store(at)
 	return s
 }
 
-// At returns the tid the snapshot reads as of.
-func (s *Snapshot) At() zodb.TID { return zodb.TIDFromUint64(s.at.Load()) }
+// At returns the tid the snapshot reads as of; zero for a snapshot that
+// reads the current revisions (see Latest).
+func (s *Snapshot) At() zodb.TID {
+	at := s.at.Load()
+	if at == latest {
+		return zodb.ZeroTID
+	}
+	return zodb.TIDFromUint64(at)
+}
+
+// Latest reports a snapshot that reads the current revision of each
+// object, as DB.Snapshot returns on a server that reports no tids (ZEO
+// 2.0): its reads are not isolated from commits made between them.
+func (s *Snapshot) Latest() bool { return s.at.Load() == latest }
 
 // DB returns the database the snapshot reads.
 func (s *Snapshot) DB() *DB { return s.db }
@@ -71,7 +89,7 @@ func (s *Snapshot) Advance(ctx context.Context) error {
 	}
 	for {
 		old := s.at.Load()
-		if at.Uint64() <= old || s.at.CompareAndSwap(old, at.Uint64()) {
+		if (at != latest && old != latest && at <= old) || s.at.CompareAndSwap(old, at) {
 			return nil
 		}
 	}
@@ -88,12 +106,38 @@ func (s *Snapshot) LoadRaw(ctx context.Context, oid zodb.OID) (zeo.Revision, err
 
 // revision loads oid's raw record as of the snapshot.
 func (s *Snapshot) revision(ctx context.Context, oid zodb.OID) (zeo.Revision, error) {
-	at := s.At()
-	rev, err := s.db.c.LoadBefore(ctx, oid, before(at))
-	if err != nil {
-		return zeo.Revision{}, fmt.Errorf("db: load oid %v at %v: %w", oid, at, err)
+	at := s.at.Load()
+	if at == latest {
+		rev, err := s.db.c.Load(ctx, oid)
+		if err != nil {
+			return zeo.Revision{}, fmt.Errorf("db: load oid %v: %w", oid, err)
+		}
+		return rev, nil
 	}
-	return rev, nil
+	tid := zodb.TIDFromUint64(at)
+	rev, err := s.load(ctx, oid, tid)
+	var limit *HistoryLimitError
+	if err != nil && !errors.As(err, &limit) {
+		return zeo.Revision{}, fmt.Errorf("db: load oid %v at %v: %w", oid, tid, err)
+	}
+	return rev, err
+}
+
+// load reads oid as of at: loadBefore(oid, at+1) where the session has
+// it (served by the client cache when it holds that revision), through
+// the object's history otherwise (revisionFromHistory).
+func (s *Snapshot) load(ctx context.Context, oid zodb.OID, at zodb.TID) (zeo.Revision, error) {
+	c := s.db.c
+	if c.Supports(zeo.OpLoadBefore) {
+		rev, err := c.LoadBefore(ctx, oid, before(at))
+		var unsupported *zeo.UnsupportedError
+		if !errors.As(err, &unsupported) {
+			return rev, err
+		}
+		// A reconnection to an older server took loadBefore away since
+		// Supports said yes.
+	}
+	return revisionFromHistory(ctx, c, oid, at, s.db.historyLimit)
 }
 
 // LoadRevision reads object oid as of the snapshot. A missing object

@@ -45,7 +45,7 @@ func (d *DB) Begin(ctx context.Context, meta zeo.TxnMeta) (*Txn, error) {
 // Advance of s does not move the transaction). Its writes are encoded in
 // the DB's record format (see Options.Format).
 func (s *Snapshot) Begin(ctx context.Context, meta zeo.TxnMeta) (*Txn, error) {
-	snap := newSnapshot(s.db, s.At())
+	snap := newSnapshot(s.db, s.at.Load())
 	f, err := s.db.Format(ctx, snap)
 	if err != nil {
 		return nil, err

@@ -133,7 +133,7 @@ func TestTxnCreateModifyReadBack(t *testing.T) {
 // and the one committed since.
 func TestTxnConflict(t *testing.T) {
 	ctx := context.Background()
-	for _, profile := range []string{"z5-py3", "z3101-py27"} {
+	for _, profile := range []string{"z5-py3", "z3101-py27", "z303-py24", "z201-py24"} {
 		t.Run(profile, func(t *testing.T) {
 			d, _ := open(t, profile, nil, nil)
 			setup, err := d.Begin(ctx, zeo.TxnMeta{})

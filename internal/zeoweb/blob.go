@@ -83,7 +83,11 @@ func (s *Server) blobDownload(ctx context.Context, w http.ResponseWriter, r *htt
 			return "", nil, badRequestf("?serial= must be a transaction id in hex: " + err.Error())
 		}
 	} else {
-		rev, err := s.loadAt(ctx, oid, v.At, v.HasAt)
+		sn, err := s.snapshotFor(ctx, v)
+		if err != nil {
+			return "", nil, err
+		}
+		rev, err := sn.LoadRaw(ctx, oid)
 		if err != nil {
 			return "", nil, err
 		}

@@ -119,7 +119,11 @@ func (s *Server) objectPage(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return "", nil, err
 	}
-	rev, err := s.loadAt(ctx, oid, v.At, v.HasAt)
+	sn, err := s.snapshotFor(ctx, v)
+	if err != nil {
+		return "", nil, err
+	}
+	rev, err := sn.LoadRaw(ctx, oid)
 	if err != nil {
 		return "", nil, err
 	}
@@ -195,7 +199,10 @@ func (s *Server) itemsPage(ctx context.Context, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return "", nil, err
 	}
-	sn := s.snapshotFor(v)
+	sn, err := s.snapshotFor(ctx, v)
+	if err != nil {
+		return "", nil, err
+	}
 	rec, err := sn.Load(ctx, oid)
 	if err != nil {
 		return "", nil, err

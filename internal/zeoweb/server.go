@@ -212,11 +212,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v view, err error)
 	code, hint := http.StatusBadGateway, ""
 	var nf *zeo.NotFoundError
 	var bad *badRequest
+	var limit *db.HistoryLimitError
 	switch {
 	case errors.As(err, &bad):
 		code = http.StatusBadRequest
 	case errors.As(err, &nf):
 		code, hint = http.StatusNotFound, "The object does not exist at this point in time (it may be created later, or packed away)."
+	case errors.As(err, &limit):
+		hint = "This server has no loadBefore, so objects are read as of a transaction through their history, and this one changed more often since then than the history read goes back."
 	case errors.Is(err, context.DeadlineExceeded):
 		code, hint = http.StatusGatewayTimeout, "The page ran out of time. Big trees and old servers can be slow: try a smaller page or a more specific key."
 	}
