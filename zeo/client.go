@@ -451,9 +451,13 @@ func (c *Client) notifyIn(ctx context.Context, s *session, method string, args .
 
 // unsupported builds the error for an operation the version lacks.
 func (c *Client) unsupported(opName, method string) error {
+	// The session's own version is left out even where the table gives
+	// it the method: some releases announcing it lack the method (ZODB
+	// 3.2 and 3.3.0 both announce Z201; only 3.3.0 has loadBefore), and
+	// this server is one of those.
 	var since []Version
 	for _, v := range zrpc.KnownVersions() {
-		if method != "" && v.HasMethod(method) {
+		if method != "" && v.HasMethod(method) && v != c.version() {
 			since = append(since, v)
 		}
 	}
