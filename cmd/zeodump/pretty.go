@@ -259,4 +259,3 @@ func scalar(v pickle.Value) bool {
 	}
 	return true
 }
-
