@@ -28,18 +28,13 @@ const (
 // the application objects (with the blob's file, where the storage keeps
 // blobs, in a transaction just before), then a change to Bob.
 func (d *Demo) write(ctx context.Context) error {
-	tx, err := d.begin(ctx, zeo.TxnMeta{Description: "initial database creation"})
+	_, err := d.commit(ctx, zeo.TxnMeta{Description: "initial database creation"}, func(ctx context.Context, tx txn) error {
+		d.Format = tx.Format()
+		return tx.Store(d.Root, record.ClassPersistentMapping, pickle.DictOf("data", pickle.NewDict(0)))
+	})
 	if err != nil {
 		return err
 	}
-	d.Format = tx.Format()
-	if err := tx.Store(d.Root, record.ClassPersistentMapping, pickle.DictOf("data", pickle.NewDict(0))); err != nil {
-		return err
-	}
-	if _, err := tx.Commit(ctx); err != nil {
-		return err
-	}
-
 	if d.Created, err = d.commit(ctx, zeo.TxnMeta{User: "/ alice", Description: "add the team directory",
 		Extension: map[string]any{"app": "demo", "request": "/setup"}}, d.directory); err != nil {
 		return err
@@ -58,15 +53,16 @@ func (d *Demo) commit(ctx context.Context, meta zeo.TxnMeta, fill func(context.C
 		return zodb.TID{}, err
 	}
 	defer tx.Abort()
-	if err := fill(ctx, tx); err != nil {
+	if err := fill(ctx, &memo{txn: tx, stored: map[zodb.OID]*record.Record{}}); err != nil {
 		return zodb.TID{}, err
 	}
 	return tx.Commit(ctx)
 }
 
-// directory fills the transaction that creates the application: the two
-// BTrees first (so that they are oids 1 and 2, and the root's references
-// lead the records of the transaction), then the root.
+// directory fills the transaction that creates the application. The two
+// BTrees come first, so that they are oids 1 and 2 and their records,
+// then the root's, lead the transaction's; the people's oids come before
+// any bucket's.
 func (d *Demo) directory(ctx context.Context, tx txn) error {
 	people, err := btree.Create(ctx, tx, family("OO"), btree.KindBTree)
 	if err != nil {
