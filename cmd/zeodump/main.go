@@ -190,7 +190,7 @@ Examples, one for each flag:
   zeodump -addr localhost:8100 -items 0          # every item of every container
   zeodump -addr localhost:8100 -oid 0x2a         # one object, current revision
   zeodump -addr localhost:8100 -oid 0x2a -tid 0x03f58e0000000000   # as of a transaction
-  zeodump -demo -btree 0x01                      # the demo's OOBTree, no server needed
+  zeodump -demo -btree 0x01                      # the demo's people OOBTree, no server needed
   zeodump -addr localhost:8100 -btree 0x03       # a BTree's items in key order (first 100)
   zeodump -addr localhost:8100 -btree 0x03 -json # every item, one {"key", "value"} per line
   zeodump -addr localhost:8100 -btree 0x03 -tid 0x03f58e0000000000  # the tree as of a transaction
