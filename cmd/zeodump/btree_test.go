@@ -166,16 +166,24 @@ func TestBTreeDump(t *testing.T) {
 	}
 }
 
-// -btree on the demo's inline OOBTree, on an object that is no BTree, and
-// with flags it excludes.
+// -btree on the demo's trees (people: 120 items in 7 buckets, counters:
+// 3000 in 99), on an object that is no BTree, and with flags it excludes.
 func TestBTreeDemoAndErrors(t *testing.T) {
-	code, out, errOut := runDump(t, "-demo", "-btree", "0x01")
+	code, out, errOut := runDump(t, "-demo", "-btree", "0x01", "-n", "0")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	wantAll(t, out, `"alice": -> oid 0x03 (myapp.models.Person)`, `"bob": -> oid 0x04 (myapp.models.Person)`, "2 items.")
+	wantAll(t, out, "BTrees.OOBTree.OOBTree  oid 0x01",
+		"\n  \"alice\": -> oid 0x06 (myapp.models.Person)\n  \"bob\": -> oid 0x07 (myapp.models.Person)\n  \"user002\": ",
+		"\n  \"user119\": -> oid 0x7d (myapp.models.Person)\n", "120 items.")
 
-	code, _, errOut = runDump(t, "-demo", "-btree", "0x02")
+	code, out, errOut = runDump(t, "-demo", "-btree", "0x02")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	wantAll(t, out, "BTrees.IOBTree.IOBTree  oid 0x02", "\n  0: 0\n  7: 1\n  14: 4\n", "\n  693: 720\n\nstopped after 100 items (-n)")
+
+	code, _, errOut = runDump(t, "-demo", "-btree", "0x03")
 	if code != 1 || !strings.Contains(errOut, "not a BTrees container") {
 		t.Errorf("-btree of a PersistentMapping: exit %d: %s", code, errOut)
 	}

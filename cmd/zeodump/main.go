@@ -26,6 +26,7 @@ import (
 
 	"github.com/gozeo/gozeo/db"
 	"github.com/gozeo/gozeo/internal/cliflags"
+	"github.com/gozeo/gozeo/internal/demodb"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/zeo"
 	"github.com/gozeo/gozeo/zodb"
@@ -61,14 +62,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
+	// With -json, stdout holds records only; the rest goes to stderr.
+	notes := stdout
+	if cfg.json {
+		notes = stderr
+	}
 	if cfg.demo {
-		addr, stop, err := startDemo(ctx, cfg.profile, stdout)
+		demo, err := demodb.Start(ctx, cfg.profile)
 		if err != nil {
 			fmt.Fprintln(stderr, "zeodump: -demo:", err)
 			return 1
 		}
-		defer stop()
-		cfg.addr = addr
+		defer demo.Close()
+		cfg.addr = demo.Addr
+		p := demo.Server.Profile()
+		fmt.Fprintf(notes, "demo: started a test server imitating %s on %s\n", p.Release, demo.Addr)
+		fmt.Fprintf(notes, "demo: wrote its records as ZODB on Python %d writes them (pickle protocol %d): the root is oid 0x00, the people BTree %s, the counters BTree %s\n\n",
+			p.Python, demo.Format.EncoderOptions().Protocol, demo.People.Repr(), demo.Counters.Repr())
 	}
 
 	dialCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
@@ -80,11 +90,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	s := c.Session()
-	// With -json, stdout holds records only; the rest goes to stderr.
-	notes := stdout
-	if cfg.json {
-		notes = stderr
-	}
 	fmt.Fprintf(notes, "server %s  storage %q  protocol %s (%s)\n\n", s.Server, s.Storage, s.Negotiated, s.Encoding)
 
 	d := &dumper{c: c, w: stdout, raw: cfg.raw, json: cfg.json, maxItems: cfg.maxItems, progress: newProgress(stderr, cfg.progressEvery)}
@@ -185,7 +190,7 @@ Examples, one for each flag:
   zeodump -addr localhost:8100 -items 0          # every item of every container
   zeodump -addr localhost:8100 -oid 0x2a         # one object, current revision
   zeodump -addr localhost:8100 -oid 0x2a -tid 0x03f58e0000000000   # as of a transaction
-  zeodump -demo -btree 0x01                      # the demo's OOBTree, no server needed
+  zeodump -demo -btree 0x01                      # the demo's people OOBTree, no server needed
   zeodump -addr localhost:8100 -btree 0x03       # a BTree's items in key order (first 100)
   zeodump -addr localhost:8100 -btree 0x03 -json # every item, one {"key", "value"} per line
   zeodump -addr localhost:8100 -btree 0x03 -tid 0x03f58e0000000000  # the tree as of a transaction

@@ -31,20 +31,22 @@ func wantAll(t *testing.T, out string, wants ...string) {
 
 // The demo shows what a newcomer should see: classes, keys and persistent
 // references, whichever Python wrote the records and whichever way the
-// storage is walked.
+// storage is walked. -n 0 walks all of it: the root's creation, the blob's
+// upload, the directory (the two trees, the root, the settings, the notes,
+// 120 people, 7 people buckets and 99 counters buckets) and Bob's change.
 func TestDemo(t *testing.T) {
 	for _, tc := range []struct {
 		profile string
 		quote   string // how the writer's native str keys are shown
 		walk    string
 	}{
-		{"z5-py3", `"`, "3 transactions, 7 records."},
-		{"m5-py3", `"`, "3 transactions, 7 records."},
-		{"z3101-py27", `'`, "3 transactions, 7 records."},
-		{"z308-py24", `'`, "5 objects reachable from the root."}, // no iterator before 3.9
+		{"z5-py3", `"`, "4 transactions, 234 records."},
+		{"m5-py3", `"`, "4 transactions, 234 records."},
+		{"z3101-py27", `'`, "4 transactions, 234 records."},
+		{"z308-py24", `'`, "232 objects reachable from the root."}, // no iterator before 3.9
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
-			code, out, errOut := runDump(t, "-demo", "-profile", tc.profile)
+			code, out, errOut := runDump(t, "-demo", "-profile", tc.profile, "-n", "0")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -52,11 +54,16 @@ func TestDemo(t *testing.T) {
 			wantAll(t, out,
 				"class persistent.mapping.PersistentMapping",
 				"class BTrees.OOBTree.OOBTree",
+				"class BTrees.OOBTree.OOBucket",
+				"class BTrees.IOBTree.IOBTree",
 				"class myapp.models.Person",
 				q("data")+": {",
 				q("people")+": -> oid 0x01 (BTrees.OOBTree.OOBTree)",
-				q("settings")+": -> oid 0x02 (persistent.mapping.PersistentMapping)",
-				"-> oid 0x03 (myapp.models.Person)",
+				q("counters")+": -> oid 0x02 (BTrees.IOBTree.IOBTree)",
+				q("settings")+": -> oid 0x03 (persistent.mapping.PersistentMapping)",
+				q("favourite")+": -> weak oid 0x07",
+				`in database "archive"`,
+				"-> oid 0x06 (myapp.models.Person)",
 				q("page_size")+": 50",
 				"(2024-03-15 09:30:00)",
 				tc.walk,
@@ -69,19 +76,39 @@ func TestDemo(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestDemoOneObjectAndRaw(t *testing.T) {
-	code, out, errOut := runDump(t, "-demo", "-oid", "0x04")
+	// By default the walk stops after 100 records, past the root's
+	// references.
+	code, out, errOut := runDump(t, "-demo")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	wantAll(t, out, "oid 0x04  serial", `"email": "bob@example.com"`) // the current revision
+	wantAll(t, out, `"people": -> oid 0x01 (BTrees.OOBTree.OOBTree)`, "class myapp.models.Person", "stopped after 100 records (-n).")
+}
+
+// With -json, stdout holds the records only, the demo's notes included
+// going to stderr.
+func TestDemoJSON(t *testing.T) {
+	code, out, errOut := runDump(t, "-demo", "-json", "-n", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, "\n"); n != 3 || !strings.HasPrefix(out, `{"oid":`) {
+		t.Errorf("stdout is not 3 JSON records:\n%s", out)
+	}
+	wantAll(t, errOut, "demo: started a test server")
+}
+
+func TestDemoOneObjectAndRaw(t *testing.T) {
+	code, out, errOut := runDump(t, "-demo", "-oid", "0x07")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	wantAll(t, out, "oid 0x07  serial", `"email": "bob@example.com"`) // the current revision
 	if strings.Contains(out, "replaced by") {
 		t.Errorf("the current revision is said to be replaced:\n%s", out)
 	}
 
-	code, out, errOut = runDump(t, "-demo", "-oid", "4", "-raw")
+	code, out, errOut = runDump(t, "-demo", "-oid", "7", "-raw")
 	if code != 0 {
 		t.Fatalf("-raw: exit %d: %s", code, errOut)
 	}

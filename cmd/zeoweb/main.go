@@ -33,9 +33,9 @@ import (
 	"time"
 
 	"github.com/gozeo/gozeo/internal/cliflags"
+	"github.com/gozeo/gozeo/internal/demodb"
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/internal/zeoweb"
-	"github.com/gozeo/gozeo/internal/zeoweb/demodb"
 	"github.com/gozeo/gozeo/zeo"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gozeo/gozeo/internal/demodb"
 	"github.com/gozeo/gozeo/internal/testserver"
-	"github.com/gozeo/gozeo/internal/zeoweb/demodb"
 )
 
 var blobSizeRE = regexp.MustCompile(`id="blob-size">(\d+)<`)

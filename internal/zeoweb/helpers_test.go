@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gozeo/gozeo/internal/zeoweb/demodb"
+	"github.com/gozeo/gozeo/internal/demodb"
 	"github.com/gozeo/gozeo/zeo"
 )
 

@@ -225,8 +225,8 @@ func TestObjectReplacedBy(t *testing.T) {
 	}
 }
 
-// The items page of the counters tree (3000 items in 50 buckets under 5
-// inner nodes) from a key: a page of 50 items and the length, which reads
+// The items page of the counters tree (3000 items in 99 buckets under
+// its root node) from a key: a page of 50 items and the length, which reads
 // every bucket. The client's cache holds the objects after the first.
 func BenchmarkItemsPage(b *testing.B) {
 	for _, profile := range []string{"z5-py3", "z201-py24"} {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gozeo/gozeo/internal/zeoweb/demodb"
+	"github.com/gozeo/gozeo/internal/demodb"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"

@@ -1,0 +1,27 @@
+package demodb
+
+import (
+	"context"
+
+	"github.com/gozeo/gozeo/btree"
+	"github.com/gozeo/gozeo/record"
+	"github.com/gozeo/gozeo/zeo"
+	"github.com/gozeo/gozeo/zodb"
+)
+
+// txn is one transaction of the demo: a *db.Txn, or a *plainTxn where db
+// cannot write.
+type txn interface {
+	btree.Writer
+	Format() record.Format
+	Commit(ctx context.Context) (zodb.TID, error)
+	Abort()
+}
+
+// begin starts a transaction described by meta.
+func (d *Demo) begin(ctx context.Context, meta zeo.TxnMeta) (txn, error) {
+	if d.db != nil {
+		return d.db.Begin(ctx, meta)
+	}
+	return d.plainBegin(meta), nil
+}
