@@ -49,7 +49,7 @@ type Demo struct {
 	Format record.Format
 
 	writer *zeo.Client
-	db     *db.DB // nil where db cannot write (see plainTxn)
+	db     *db.DB
 	mu     sync.Mutex
 	visits int64
 }
@@ -79,10 +79,7 @@ func Seed(ctx context.Context, srv *testserver.Server) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Demo{Server: srv, Addr: srv.Addr(), Root: db.RootOID, writer: c}
-	if c.Supports(zeo.OpLoadBefore) {
-		d.db = db.New(c, nil)
-	}
+	d := &Demo{Server: srv, Addr: srv.Addr(), Root: db.RootOID, writer: c, db: db.New(c, nil)}
 	if err := d.write(ctx); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("demodb: writing the demo database: %w", err)

@@ -9,8 +9,8 @@ import (
 	"github.com/gozeo/gozeo/zodb"
 )
 
-// txn is one transaction of the demo: a *db.Txn, or a *plainTxn where db
-// cannot write.
+// txn is one transaction of the demo: a *db.Txn, or the memo over one
+// that hands btree back what it stored.
 type txn interface {
 	btree.Writer
 	Format() record.Format
@@ -20,8 +20,5 @@ type txn interface {
 
 // begin starts a transaction described by meta.
 func (d *Demo) begin(ctx context.Context, meta zeo.TxnMeta) (txn, error) {
-	if d.db != nil {
-		return d.db.Begin(ctx, meta)
-	}
-	return d.plainBegin(meta), nil
+	return d.db.Begin(ctx, meta)
 }
