@@ -45,8 +45,18 @@ var ErrJSON = errors.New("record: no JSON view")
 // MaxJSONDepth bounds the nesting the JSON view follows.
 const MaxJSONDepth = 1000
 
+// DefaultMaxJSONBytes bounds the JSON view of one value unless
+// JSONOptions.MaxBytes says otherwise. A pickle can share a value many
+// times over (a few hundred bytes can nest shared tuples whose view
+// doubles with each level), and the view writes each use in full.
+const DefaultMaxJSONBytes = 64 << 20
+
 // JSONOptions adjusts the JSON view.
 type JSONOptions struct {
+	// MaxBytes bounds the view AppendJSON appends: 0 means
+	// DefaultMaxJSONBytes, a negative value no bound. A bigger view is
+	// an error matching ErrJSON.
+	MaxBytes int
 	// RefClass returns the class of object oid, for references that do
 	// not carry it (ZODB writes a bare oid for classes with
 	// __getnewargs__). Nil, or "" returned, leaves "class" out.
@@ -62,6 +72,14 @@ func AppendJSON(dst []byte, v pickle.Value, opts *JSONOptions) ([]byte, error) {
 	if opts != nil {
 		w.opts = *opts
 	}
+	switch {
+	case w.opts.MaxBytes == 0:
+		w.limit = len(dst) + DefaultMaxJSONBytes
+	case w.opts.MaxBytes > 0:
+		w.limit = len(dst) + w.opts.MaxBytes
+	default:
+		w.limit = -1
+	}
 	if err := w.value(v, 0); err != nil {
 		return dst, err
 	}
@@ -69,9 +87,10 @@ func AppendJSON(dst []byte, v pickle.Value, opts *JSONOptions) ([]byte, error) {
 }
 
 type jsonWriter struct {
-	buf  []byte
-	opts JSONOptions
-	open map[any]bool // containers being written, to stop at a cycle
+	buf   []byte
+	limit int // the length buf may reach; -1 for none
+	opts  JSONOptions
+	open  map[any]bool // containers being written, to stop at a cycle
 }
 
 // jstr appends s as a JSON string (encoding/json's escaping: valid UTF-8
@@ -110,6 +129,9 @@ func (w *jsonWriter) tagged(tag, s string) {
 func (w *jsonWriter) value(v pickle.Value, depth int) error {
 	if depth > MaxJSONDepth {
 		return fmt.Errorf("%w: nested deeper than %d", ErrJSON, MaxJSONDepth)
+	}
+	if w.limit >= 0 && len(w.buf) > w.limit {
+		return fmt.Errorf("%w: the view passes %d bytes (JSONOptions.MaxBytes): a value shared many times over?", ErrJSON, w.limit)
 	}
 	switch v := v.(type) {
 	case pickle.NoneType:

@@ -212,3 +212,39 @@ func TestClassOf(t *testing.T) {
 		t.Error("garbage has a class")
 	}
 }
+
+// sharedTuples is a tuple of n levels, each holding the level below
+// twice, as a pickle's memo can share it: 2^n leaves from n tuples.
+func sharedTuples(n int) pickle.Value {
+	var v pickle.Value = pickle.Unicode("leaf")
+	for range n {
+		v = pickle.Tuple{v, v}
+	}
+	return v
+}
+
+// A value shared many times over neither blows up re-encoding (sharing is
+// kept) nor the JSON view (bounded, with an error).
+func TestSharedValuesStayBounded(t *testing.T) {
+	state := sharedTuples(40) // 2^40 leaves when unshared
+	data, err := EncodeObject("myapp.Hostile", state, Py3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 4096 {
+		t.Errorf("encoding a 40-level shared tuple took %d bytes: the sharing was lost", len(data))
+	}
+	rec, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rec.Encode(Py2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := JSON(rec.State); !errors.Is(err, ErrJSON) {
+		t.Errorf("JSON of a 40-level shared tuple = %v, want ErrJSON", err)
+	}
+	if out, err := AppendJSON(nil, sharedTuples(10), &JSONOptions{MaxBytes: 1 << 20}); err != nil || len(out) < 1<<10 {
+		t.Errorf("a 10-level one under a 1 MiB bound: %d bytes, %v", len(out), err)
+	}
+}

@@ -12,6 +12,13 @@ type rewriter struct {
 	seen map[any]pickle.Value
 }
 
+// tupleKey identifies a tuple by its items' memory, since a slice cannot
+// be a map key.
+type tupleKey struct {
+	n     int
+	first *pickle.Value
+}
+
 func (r *rewriter) value(v pickle.Value) pickle.Value {
 	if r.leaf != nil {
 		if nv, ok := r.leaf(v); ok {
@@ -23,9 +30,23 @@ func (r *rewriter) value(v pickle.Value) pickle.Value {
 		if v == nil {
 			return v
 		}
+		// A tuple met twice (the same items, as a decoded pickle shares
+		// what its memo shares) is copied once too: a few hundred bytes
+		// of hostile pickle can nest shared tuples whose unshared copy
+		// doubles with each level.
+		key := tupleKey{len(v), nil}
+		if len(v) > 0 {
+			key.first = &v[0]
+			if c, ok := r.seen[key]; ok {
+				return c
+			}
+		}
 		out := make(pickle.Tuple, len(v))
 		for i, x := range v {
 			out[i] = r.value(x)
+		}
+		if key.first != nil {
+			r.remember(key, out)
 		}
 		return out
 	case *pickle.List:
