@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
 )
 
 func ref(oid uint64, class string) pickle.PersistentRef {
-	return refTo(zodb.OIDFromUint64(oid), class)
+	return record.RefTo(zodb.OIDFromUint64(oid), class)
 }
 
 func TestParseStates(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/record"
@@ -42,7 +41,8 @@ type Tree struct {
 	// Prefetch is how many buckets iteration (All, Range, Len) loads
 	// ahead with one LoadMany, from the interior node above them: 0
 	// means DefaultPrefetch; a negative value turns prefetching off, so
-	// that each bucket is loaded when the previous one is done.
+	// that each bucket is loaded when the previous one is done. Set it
+	// before the Tree is shared: it is read, unguarded, by every walk.
 	Prefetch int
 }
 
@@ -75,18 +75,7 @@ func (t *Tree) Class() string { return t.fam.Class(t.kind) }
 
 // Ref returns a persistent reference to the container, to store in another
 // object's state (say a PersistentMapping that should hold the tree).
-func (t *Tree) Ref() pickle.PersistentRef { return refTo(t.oid, t.Class()) }
-
-// refTo is the (oid, class) reference ZODB writes for objects whose class
-// has no __getnewargs__, as BTrees' classes have not.
-func refTo(oid zodb.OID, class string) pickle.PersistentRef {
-	if class == "" {
-		return pickle.PersistentRef{ID: pickle.Bytes(oid.Bytes())}
-	}
-	dot := strings.LastIndexByte(class, '.')
-	g := pickle.Global{Module: class[:max(dot, 0)], Name: class[dot+1:]}
-	return pickle.PersistentRef{ID: pickle.Tuple{pickle.Bytes(oid.Bytes()), g}}
-}
+func (t *Tree) Ref() pickle.PersistentRef { return record.RefTo(t.oid, t.Class()) }
 
 // object is one loaded object of a tree: a node or a bucket.
 type object struct {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -566,9 +567,9 @@ func (m *mutation) encode(o *object) (string, pickle.Value, error) {
 				class = m.nodeClass()
 			}
 		}
-		items = append(items, refTo(c.OID, class))
+		items = append(items, record.RefTo(c.OID, class))
 	}
-	return m.nodeClass(), pickle.Tuple{items, refTo(n.FirstBucket, m.leafClass())}, nil
+	return m.nodeClass(), pickle.Tuple{items, record.RefTo(n.FirstBucket, m.leafClass())}, nil
 }
 
 func (m *mutation) bucketState(b *BucketState) pickle.Value {
@@ -582,7 +583,7 @@ func (m *mutation) bucketState(b *BucketState) pickle.Value {
 		}
 	}
 	if b.HasNext {
-		return pickle.Tuple{items, refTo(b.Next, m.leafClass())}
+		return pickle.Tuple{items, record.RefTo(b.Next, m.leafClass())}
 	}
 	return pickle.Tuple{items}
 }

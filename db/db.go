@@ -12,7 +12,8 @@ import (
 )
 
 // RootOID is the oid of the root object, the PersistentMapping every
-// database starts from.
+// database starts from. It is a variable only because Go has no array
+// constants: never assign to it.
 var RootOID = zodb.ZeroOID
 
 // Options configure a DB. The zero value (or nil) is usable.

@@ -1,5 +1,9 @@
-// Package record takes ZODB data records apart and, in time, puts them back
-// together.
+// Package record takes ZODB data records apart and puts them back
+// together: Decode reads a record, EncodeObject and Record.Encode write one
+// in the pickle format the database's Python clients read (Py3, or Py2 for
+// ZODB3 and ZODB 4 on Python 2), JSON gives any value a language-neutral
+// view, and a Registry turns the classes a program knows into Go values
+// (Mapping, List, Length, WeakRef and Blob are built in).
 //
 // A ZODB data record is what a storage keeps for one revision of one
 // object: two pickles written back to back by one pickler, so that they

@@ -59,8 +59,10 @@ func RefTo(oid zodb.OID, class string) pickle.PersistentRef {
 // decoded and its state, with the references' oids as EncodeObject writes
 // them. Text stays text in either format (a decoded string is written as
 // unicode in Py2), so a record decoded from a database is written back as
-// its clients wrote it; the exceptions are listed in the package
-// documentation.
+// its clients wrote it. Where ZODB's pickler is not deterministic the
+// bytes can differ while the values read back the same: cPickle memoizes a
+// tuple only when something else holds it, and Go cannot see Python's
+// reference counts.
 func (r *Record) Encode(f Format) ([]byte, error) {
 	if err := f.valid(); err != nil {
 		return nil, err

@@ -45,12 +45,11 @@ func (s *Server) Record(class string, state pickle.Value) ([]byte, error) {
 	if dot <= 0 || dot == len(class)-1 {
 		return nil, fmt.Errorf("zeotest: class %q is not \"module.Name\"", class)
 	}
-	opts := pickle.EncoderOptions{Protocol: 3, Dialect: pickle.Python3, Memo: true}
+	format := record.Py3
 	if s.profile.Python() == 2 {
-		opts = pickle.EncoderOptions{Protocol: 1, Dialect: pickle.Python2, Memo: true}
+		format = record.Py2
 	}
-	meta := pickle.Tuple{pickle.Global{Module: class[:dot], Name: class[dot+1:]}, pickle.None}
-	data, err := record.Encode(meta, state, opts)
+	data, err := record.EncodeObject(class, state, format)
 	if err != nil {
 		return nil, fmt.Errorf("zeotest: encoding a %s record: %w", class, err)
 	}

@@ -8,7 +8,9 @@
 // A blob is fetched into a blob cache directory (-blob-dir; by default a
 // temporary one removed afterwards) and copied to -o. With -shared the
 // directory is the server's own blob directory, read directly. Without
-// -put it registers read-only.
+// -put it registers read-only. -put stores the file as the blob of a new
+// object that nothing refers to yet: the application must link it, or the
+// next pack removes it.
 package main
 
 import (
@@ -53,10 +55,35 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	fs.StringVar(&cfg.blobDir, "blob-dir", "", "blob cache directory to use and keep (default: a temporary one)")
 	fs.BoolVar(&cfg.shared, "shared", false, "-blob-dir is the server's blob directory (shared file system)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: zeoblob -addr ADDR -o FILE OID[@TID]\n       zeoblob -addr ADDR -put FILE")
+		fmt.Fprint(stderr, `zeoblob copies a ZODB blob out of a storage served by a ZEO server of any
+generation with blobs (ZODB 3.8 and later), or stores a file as one. The
+blob is fetched into a blob cache directory (-blob-dir, by default a
+temporary one removed afterwards), or read straight from the server's own
+blob directory with -shared, then copied to -o. Without -put it registers
+read-only.
+
+-put stores the file as the blob of a NEW object that nothing refers to
+yet: link it from your application's objects (its oid is printed), or the
+next pack of the storage removes it.
+
+Usage:
+  zeoblob -addr HOST:PORT -o FILE OID[@TID]
+  zeoblob -addr HOST:PORT -put FILE
+
+Examples:
+  zeoblob -addr localhost:8100 -o photo.jpg 0x2a                    the current revision
+  zeoblob -addr localhost:8100 -o - 0x2a@0x03f2a1b4c5d6e7f8         a given revision, to stdout
+  zeoblob -addr localhost:8100 -shared -blob-dir /var/zeo/blobs -o photo.jpg 0x2a
+  zeoblob -addr localhost:8100 -put report.pdf                      prints OID@TID
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0
+		}
 		return nil, 2
 	}
 	bad := func(msg string) (*config, int) {

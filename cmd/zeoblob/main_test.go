@@ -53,3 +53,17 @@ func TestErrors(t *testing.T) {
 		t.Errorf("bad usage: exit %d: %s", code, errOut.String())
 	}
 }
+
+// -h explains the tool, warns about -put's unreferenced object, and
+// exits 0 as the other tools do.
+func TestHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &out, &errOut); code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+	for _, want := range []string{"Usage:", "Examples:", "next pack", "-shared"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("-h does not say %q:\n%s", want, errOut.String())
+		}
+	}
+}
