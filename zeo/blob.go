@@ -30,8 +30,9 @@ type Blob struct {
 	OID    OID
 	Serial TID
 	// Path is the file: in the blob cache, or in the server's directory
-	// with Options.SharedBlobDir. It is read-only and may be evicted once
-	// the Blob is closed.
+	// with Options.SharedBlobDir (which LoadBlob reads without changing
+	// anything there, not even the file's times). It is read-only and may
+	// be evicted once the Blob is closed.
 	Path string
 	// Size is the blob's length in bytes.
 	Size int64
@@ -61,7 +62,9 @@ func (c *Client) BlobCache() *blobcache.Cache { return c.blobs }
 // streams it in chunks (sendBlob, answered by receiveBlobStart,
 // receiveBlobChunk… and receiveBlobStop) that go straight to a file,
 // renamed into place once complete. Concurrent loads of one blob download
-// it once.
+// it once. A load whose ctx ends gives up and leaves nothing in the cache;
+// the server still streams the rest of that blob, which the next load of
+// it ignores.
 //
 // Errors: a *NotFoundError with Blob set when the revision has no blob; a
 // *DisconnectedError when the connection is lost during the transfer
