@@ -30,8 +30,9 @@ type Blob struct {
 	OID    OID
 	Serial TID
 	// Path is the file: in the blob cache, or in the server's directory
-	// with Options.SharedBlobDir. It is read-only and may be evicted once
-	// the Blob is closed.
+	// with Options.SharedBlobDir (which LoadBlob reads without changing
+	// anything there, not even the file's times). It is read-only and may
+	// be evicted once the Blob is closed.
 	Path string
 	// Size is the blob's length in bytes.
 	Size int64
@@ -61,7 +62,9 @@ func (c *Client) BlobCache() *blobcache.Cache { return c.blobs }
 // streams it in chunks (sendBlob, answered by receiveBlobStart,
 // receiveBlobChunk… and receiveBlobStop) that go straight to a file,
 // renamed into place once complete. Concurrent loads of one blob download
-// it once.
+// it once. A load whose ctx ends gives up and leaves nothing in the cache;
+// the server still streams the rest of that blob, which the next load of
+// it ignores.
 //
 // Errors: a *NotFoundError with Blob set when the revision has no blob; a
 // *DisconnectedError when the connection is lost during the transfer
@@ -131,7 +134,7 @@ func (s *session) blobStorage() bool {
 // writes the receiveBlob* calls that come before the reply to d.
 func (c *Client) downloadBlob(ctx context.Context, s *session, oid OID, serial TID, d *blobcache.Download) error {
 	t := s.blobs.start(oid, serial, d)
-	defer s.blobs.end(oid, serial)
+	defer s.blobs.end(oid, serial, t)
 	o := op{method: "sendBlob", oid: oid, oidKnown: true, serial: serial}
 	_, err := c.callIn(ctx, s, o, pickle.Bytes(oid[:]), pickle.Bytes(serial[:]))
 	var nf *NotFoundError
@@ -170,7 +173,7 @@ type blobTransfers struct {
 // goroutine, the downloader reads it after the sendBlob reply.
 type blobTransfer struct {
 	mu      sync.Mutex
-	d       *blobcache.Download
+	d       *blobcache.Download // nil once the downloader has given up
 	started bool
 	stopped bool
 	err     error // the first write error
@@ -187,10 +190,18 @@ func (bt *blobTransfers) start(oid OID, serial TID, d *blobcache.Download) *blob
 	return t
 }
 
-func (bt *blobTransfers) end(oid OID, serial TID) {
+// end unregisters t. Once it returns the handler no longer touches t's
+// Download, which the caller may then discard.
+func (bt *blobTransfers) end(oid OID, serial TID, t *blobTransfer) {
+	k := blobKey{oid, serial}
 	bt.mu.Lock()
-	delete(bt.m, blobKey{oid, serial})
+	if bt.m[k] == t {
+		delete(bt.m, k)
+	}
 	bt.mu.Unlock()
+	t.mu.Lock()
+	t.d = nil
+	t.mu.Unlock()
 }
 
 func (t *blobTransfer) result() (started, stopped bool, err error) {
@@ -203,7 +214,16 @@ func (t *blobTransfer) result() (started, stopped bool, err error) {
 // serial, chunk) and receiveBlobStop(oid, serial) (docs/protocol.md,
 // Invalidations and Blobs). It runs on the read goroutine, so the chunks
 // reach the file in order and before the sendBlob reply wakes the
-// downloader. A transfer nobody waits for (a cancelled load) is dropped.
+// downloader.
+//
+// A cancelled load gives up its transfer, but the server streams the blob
+// to the end all the same. Calls nobody waits for are dropped. When a new
+// load of the same blob has registered meanwhile, the rest of the old
+// stream reaches it: chunks and stop before the new transfer's first
+// receiveBlobStart are dropped, and a whole old stream ahead of the new
+// one is overwritten, since every receiveBlobStart empties the file. The
+// server answers sendBlobs in order, so the stream that ends just before
+// the reply is the load's own.
 func (bt *blobTransfers) receive(log *slog.Logger, method string, args []any) {
 	if len(args) < 2 {
 		log.Warn("zeo: malformed blob transfer call", "method", method, "args", len(args))
@@ -224,6 +244,10 @@ func (bt *blobTransfers) receive(log *slog.Logger, method string, args []any) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.d == nil {
+		log.Debug("zeo: blob transfer nobody waits for", "method", method, "oid", oid, "serial", serial)
+		return
+	}
 	switch method {
 	case "receiveBlobStart":
 		t.started, t.stopped = true, false
@@ -231,20 +255,25 @@ func (bt *blobTransfers) receive(log *slog.Logger, method string, args []any) {
 			t.err = t.d.Reset()
 		}
 	case "receiveBlobChunk":
-		if len(args) != 3 || !t.started || t.stopped {
-			if t.err == nil {
-				t.err = fmt.Errorf("zeo: unexpected receiveBlobChunk for oid %s serial %s (started %v, stopped %v)", oid.Repr(), serial.Repr(), t.started, t.stopped)
-			}
+		if !t.started || t.stopped {
+			// The tail of a stream for an earlier, cancelled load.
+			log.Debug("zeo: dropping a blob chunk of an abandoned transfer", "oid", oid, "serial", serial)
 			return
 		}
-		chunk, ok := asData(args[2])
+		var chunk []byte
+		ok := len(args) == 3
+		if ok {
+			chunk, ok = asData(args[2])
+		}
 		if !ok && t.err == nil {
-			t.err = fmt.Errorf("zeo: receiveBlobChunk without bytes for oid %s", oid.Repr())
+			t.err = fmt.Errorf("zeo: receiveBlobChunk without bytes for oid %s serial %s", oid.Repr(), serial.Repr())
 		}
 		if t.err == nil {
 			_, t.err = t.d.Write(chunk)
 		}
 	case "receiveBlobStop":
-		t.stopped = true
+		if t.started {
+			t.stopped = true
+		}
 	}
 }

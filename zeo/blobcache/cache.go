@@ -100,7 +100,7 @@ func (c *Cache) Close() error {
 // OpenFile opens the cached revision (oid, tid) for reading, marking it
 // used; an error matching fs.ErrNotExist when it is not in the cache.
 func (c *Cache) OpenFile(oid zodb.OID, tid zodb.TID) (*File, error) {
-	return OpenFile(c.Path(oid, tid))
+	return openUsed(c.Path(oid, tid))
 }
 
 // Fetch returns the revision (oid, tid) opened for reading, downloading it
@@ -157,7 +157,7 @@ func (c *Cache) download(ctx context.Context, oid zodb.OID, tid zodb.TID, fetch 
 	}
 	defer unlock()
 	// Someone else may have downloaded it while we waited for the lock.
-	if f, err := OpenFile(path); err == nil {
+	if f, err := openUsed(path); err == nil {
 		return f, nil
 	}
 	d, err := newDownload(c.dir, path)
@@ -171,7 +171,7 @@ func (c *Cache) download(ctx context.Context, oid zodb.OID, tid zodb.TID, fetch 
 	if err := d.commit(); err != nil {
 		return nil, err
 	}
-	f, err := OpenFile(path)
+	f, err := openUsed(path)
 	if err != nil {
 		return nil, &DirError{Dir: c.dir, Op: "open a downloaded blob", Err: err}
 	}
@@ -209,7 +209,7 @@ func (c *Cache) TempFile(oid zodb.OID) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &DirError{Dir: c.dir, Op: "create an oid directory", Err: err}
 	}
-	f, err := os.CreateTemp(dir, "*.tmp")
+	f, err := os.CreateTemp(dir, "*"+tempSuffix)
 	if err != nil {
 		return nil, &DirError{Dir: c.dir, Op: "create a temporary file", Err: err}
 	}

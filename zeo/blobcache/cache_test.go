@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,5 +216,143 @@ func TestAdoptAndTempFile(t *testing.T) {
 	defer b.Close()
 	if got, _ := io.ReadAll(b); string(got) != "committed" {
 		t.Errorf("adopted blob reads %q", got)
+	}
+}
+
+// TestOpenKeepsModTime: opening a cached blob marks it used by its access
+// time only, as ZEO's clients do; its modification time stays that of the
+// download. OpenFile, for files of a directory the cache does not own,
+// changes neither.
+func TestOpenKeepsModTime(t *testing.T) {
+	c := openT(t, t.TempDir(), 0)
+	oid, tid := zodb.OIDFromUint64(5), zodb.TIDFromUint64(2)
+	f, err := c.Fetch(ctxT(t), oid, tid, writeBlob([]byte("blob")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	path := c.Path(oid, tid)
+	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f, err = OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fi, _ := os.Stat(path)
+	if !fi.ModTime().Equal(old) || !accessTime(fi).Equal(old) {
+		t.Errorf("OpenFile changed the file's times to mtime %v atime %v, want both %v", fi.ModTime(), accessTime(fi), old)
+	}
+	f, err = c.OpenFile(oid, tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fi, _ = os.Stat(path)
+	if !fi.ModTime().Equal(old) {
+		t.Errorf("Cache.OpenFile changed the modification time from %v to %v", old, fi.ModTime())
+	}
+	if runtime.GOOS == "linux" && !accessTime(fi).After(old) {
+		t.Errorf("Cache.OpenFile left the access time at %v", accessTime(fi))
+	}
+}
+
+// TestOpenFileDuringEviction: a reader that finds the file locked by an
+// eviction (its exclusive lock) does not read it unlocked: OpenFile says
+// it is gone, and Fetch downloads it again.
+func TestOpenFileDuringEviction(t *testing.T) {
+	c := openT(t, t.TempDir(), 0)
+	oid, tid := zodb.OIDFromUint64(6), zodb.TIDFromUint64(3)
+	f, err := c.Fetch(ctxT(t), oid, tid, writeBlob([]byte("old copy")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	evicting, err := os.Open(c.Path(oid, tid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer evicting.Close()
+	if ok, err := flock(evicting, true); err != nil || !ok {
+		t.Fatalf("exclusive lock: %v %v", ok, err)
+	}
+	probe, err := os.Open(c.Path(oid, tid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, _ := flock(probe, false)
+	probe.Close()
+	if ok {
+		t.Skip("no file locks on this system")
+	}
+	if f, err := c.OpenFile(oid, tid); !errors.Is(err, fs.ErrNotExist) {
+		if err == nil {
+			f.Close()
+		}
+		t.Fatalf("OpenFile of a file being evicted = %v, want an error matching fs.ErrNotExist", err)
+	}
+	fetched := 0
+	f, err = c.Fetch(ctxT(t), oid, tid, func(ctx context.Context, d *Download) error {
+		fetched++
+		return writeBlob([]byte("new copy"))(ctx, d)
+	})
+	if err != nil {
+		t.Fatalf("Fetch of a file being evicted: %v", err)
+	}
+	defer f.Close()
+	if got, _ := io.ReadAll(f); fetched != 1 || string(got) != "new copy" {
+		t.Errorf("Fetch of a file being evicted: %d downloads, read %q", fetched, got)
+	}
+}
+
+// TestShrinkRemovesStaleTemp: a size check removes the temporary files a
+// crashed process left (a download's ".dl", a stored blob's ".tmp") once
+// they are an hour old, but not younger ones, which may be in use, nor
+// those of a directory locked for a download.
+func TestShrinkRemovesStaleTemp(t *testing.T) {
+	c := openT(t, t.TempDir(), 1<<20)
+	ctx := ctxT(t)
+	old := time.Now().Add(-2 * time.Hour)
+	file := func(oid uint64, name string, mtime time.Time) string {
+		dir := filepath.Dir(c.Path(zodb.OIDFromUint64(oid), zodb.TID{}))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, make([]byte, 1000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	crashedDL := file(3, "0.0000000000000001.blob.dl", old)
+	crashedTmp := file(3, "123.tmp", old)
+	liveTmp := file(3, "456.tmp", time.Now())
+	lockedTmp := file(4, "789.tmp", old)
+	if f, err := c.Fetch(ctx, zodb.OIDFromUint64(3), zodb.TIDFromUint64(2), writeBlob([]byte("kept"))); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Close()
+	}
+	unlock, err := lockDir(ctx, filepath.Dir(lockedTmp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	left, err := c.Shrink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, kept := range map[string]bool{crashedDL: false, crashedTmp: false, liveTmp: true, lockedTmp: true} {
+		if _, err := os.Stat(path); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", filepath.Base(path), err == nil, kept)
+		}
+	}
+	if n, files, _ := c.Usage(); left != 4 || n != 4 || files != 1 {
+		t.Errorf("Shrink left %d bytes; Usage %d bytes in %d files; want the 4-byte blob alone", left, n, files)
 	}
 }

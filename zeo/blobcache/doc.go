@@ -33,6 +33,10 @@
 //   - Blobs this client committed are written to "<random>.tmp" in the oid
 //     directory while they are sent and renamed into place once the
 //     transaction's tid is known.
+//   - Size checks remove ".dl" and ".tmp" files left unwritten for an hour
+//     (a crashed process's), under the oid directory's lock, and skip a
+//     directory whose lock is busy. Such files never count as cached
+//     bytes.
 //   - Eviction is run by one process at a time, under "check_size.lock";
 //     a process that finds it busy leaves a "check_size.attempt" file so
 //     that the running check goes round once more, as ZEO does.
@@ -40,9 +44,17 @@
 // Readers hold a shared flock on the blob file they have open; eviction
 // takes an exclusive one without waiting and skips the file when it
 // cannot, so a file any process (using this package) is reading is not
-// evicted. Least recently used is judged by access time, which every open
-// sets explicitly (ZEO's clients do the same), so mounts with noatime do
-// not matter.
+// evicted. A reader that finds the file locked by an eviction does not
+// read it: to the cache the blob is missing, and it is downloaded again.
+//
+// Least recently used is judged by access time, which every open of a
+// cached file sets explicitly, keeping the modification time (ZEO's
+// clients do the same), so mounts with noatime do not matter. Where this
+// package cannot read access times (AIX, Plan 9, WebAssembly) eviction
+// goes by modification time instead: the files downloaded first go
+// first. OpenFile, for files of a directory the cache does not own (a
+// server's blob directory shared with its clients), changes nothing on
+// the file, not even its times.
 //
 // Within one process, concurrent requests for the same blob are coalesced:
 // one download, every caller gets its own open file.

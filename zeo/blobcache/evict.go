@@ -14,9 +14,15 @@ import (
 // oidDirName matches the oid directories of the zeocache layout.
 var oidDirName = regexp.MustCompile(`^[0-9]+$`)
 
+// staleAfter is how long a temporary file (a download's ".dl", a stored
+// blob's ".tmp") may go unwritten before size checks take it for the
+// leftover of a process that crashed, and remove it.
+const staleAfter = time.Hour
+
 // Usage returns the bytes and number of the blob files in the cache.
+// Temporary files are not counted.
 func (c *Cache) Usage() (bytes int64, files int, err error) {
-	entries, err := c.scan()
+	entries, _, err := c.scan()
 	for _, e := range entries {
 		bytes += e.size
 	}
@@ -26,8 +32,10 @@ func (c *Cache) Usage() (bytes int64, files int, err error) {
 // Shrink evicts least recently used blob files until the cache is below
 // its bound by a tenth of it (ClientStorage's target), skipping files that
 // are open for reading and directories where a download is in progress.
-// It waits for a size check running in another process or goroutine. It
-// returns the bytes left; with no bound it removes nothing.
+// It also removes temporary files unwritten for an hour, outside such
+// directories: the leftovers of crashed processes. It waits for a size
+// check running in another process or goroutine. It returns the bytes
+// left; with no bound it removes nothing.
 func (c *Cache) Shrink(ctx context.Context) (int64, error) {
 	return c.shrink(ctx, true)
 }
@@ -59,10 +67,11 @@ func (c *Cache) shrink(ctx context.Context, wait bool) (int64, error) {
 	}
 	defer unlock()
 	for {
-		entries, err := c.scan()
+		entries, stale, err := c.scan()
 		if err != nil {
 			return 0, err
 		}
+		c.removeStale(ctx, stale)
 		var size int64
 		for _, e := range entries {
 			size += e.size
@@ -111,13 +120,49 @@ func (c *Cache) evict(ctx context.Context, e cacheEntry) bool {
 	return true
 }
 
-// scan lists the committed blob files.
-func (c *Cache) scan() ([]cacheEntry, error) {
+// removeStale removes temporary files (relative to the cache dir) that
+// are still unwritten for staleAfter, each under its directory's lock;
+// a busy directory keeps its files.
+func (c *Cache) removeStale(ctx context.Context, stale []string) {
+	for len(stale) > 0 {
+		dir := filepath.Dir(stale[0])
+		n := 1
+		for n < len(stale) && filepath.Dir(stale[n]) == dir {
+			n++
+		}
+		files := stale[:n]
+		stale = stale[n:]
+		unlock, err := lockFile(ctx, filepath.Join(c.dir, dir, ".lock"), false)
+		if err != nil || unlock == nil {
+			continue
+		}
+		for _, rel := range files {
+			path := filepath.Join(c.dir, rel)
+			if fi, err := os.Lstat(path); err == nil && isStale(fi) {
+				if os.Remove(path) == nil {
+					c.log.Debug("blobcache: removed a stale temporary file", "file", rel)
+				}
+			}
+		}
+		unlock()
+	}
+}
+
+// isStale reports whether fi is a temporary file left unwritten for
+// staleAfter.
+func isStale(fi os.FileInfo) bool {
+	name := fi.Name()
+	return fi.Mode().IsRegular() && (strings.HasSuffix(name, tempSuffix) || strings.HasSuffix(name, downloadSuffix)) &&
+		time.Since(fi.ModTime()) > staleAfter
+}
+
+// scan lists the committed blob files, and the temporary files that look
+// stale, sorted by path.
+func (c *Cache) scan() (blobs []cacheEntry, stale []string, err error) {
 	dirs, err := os.ReadDir(c.dir)
 	if err != nil {
-		return nil, &DirError{Dir: c.dir, Op: "list the cache", Err: err}
+		return nil, nil, &DirError{Dir: c.dir, Op: "list the cache", Err: err}
 	}
-	var out []cacheEntry
 	for _, d := range dirs {
 		if !d.IsDir() || !oidDirName.MatchString(d.Name()) {
 			continue
@@ -127,16 +172,23 @@ func (c *Cache) scan() ([]cacheEntry, error) {
 			continue
 		}
 		for _, f := range files {
-			if !strings.HasSuffix(f.Name(), blobSuffix) || !f.Type().IsRegular() {
+			if !f.Type().IsRegular() {
 				continue
 			}
 			fi, err := f.Info()
 			if err != nil {
 				continue
 			}
-			out = append(out, cacheEntry{rel: filepath.Join(d.Name(), f.Name()), size: fi.Size(), atime: accessTime(fi)})
+			rel := filepath.Join(d.Name(), f.Name())
+			switch {
+			case strings.HasSuffix(f.Name(), blobSuffix):
+				blobs = append(blobs, cacheEntry{rel: rel, size: fi.Size(), atime: accessTime(fi)})
+			case isStale(fi):
+				stale = append(stale, rel)
+			}
 		}
 	}
-	slices.SortFunc(out, func(a, b cacheEntry) int { return cmp.Compare(a.rel, b.rel) })
-	return out, nil
+	slices.SortFunc(blobs, func(a, b cacheEntry) int { return cmp.Compare(a.rel, b.rel) })
+	slices.Sort(stale)
+	return blobs, stale, nil
 }

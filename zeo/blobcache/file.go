@@ -2,6 +2,7 @@ package blobcache
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,14 +17,19 @@ type File struct {
 }
 
 // OpenFile opens the blob file at path for reading, taking a shared lock
-// on it (the eviction guard) and marking it used now. A missing file gives
-// an error matching fs.ErrNotExist.
+// on it (the eviction guard). It changes nothing on the file, not even its
+// times: use it for files of a directory this process does not own, such
+// as a server's blob directory shared with its clients (Cache.OpenFile
+// also marks a cached file used). A missing file, or one an eviction holds
+// locked, gives an error matching fs.ErrNotExist: a cache then downloads
+// the blob again.
 func OpenFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := flock(f, false); err != nil {
+	ok, err := flock(f, false)
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("blobcache: locking %s for reading: %w", path, err)
 	}
@@ -32,14 +38,34 @@ func OpenFile(path string) (*File, error) {
 		f.Close()
 		return nil, err
 	}
-	touch(path)
+	if !ok || !samePath(path, fi) {
+		// An eviction holds it, or removed it between the open and the
+		// lock: reading it would race with its removal.
+		f.Close()
+		return nil, fmt.Errorf("blobcache: %s is being evicted: %w", path, fs.ErrNotExist)
+	}
 	return &File{File: f, Size: fi.Size()}, nil
 }
 
-// touch marks path as used now, for least-recently-used eviction.
+// samePath reports whether path still names the file fi describes.
+func samePath(path string, fi fs.FileInfo) bool {
+	now, err := os.Stat(path)
+	return err == nil && os.SameFile(now, fi)
+}
+
+// openUsed opens a cached blob file, marking it used now.
+func openUsed(path string) (*File, error) {
+	f, err := OpenFile(path)
+	if err == nil {
+		touch(path)
+	}
+	return f, err
+}
+
+// touch marks path as used now, for least-recently-used eviction: it sets
+// the access time and keeps the modification time, as ZEO's clients do.
 func touch(path string) {
-	now := time.Now()
-	os.Chtimes(path, now, now) //nolint:errcheck // best effort, as in ZEO
+	os.Chtimes(path, time.Now(), time.Time{}) //nolint:errcheck // best effort, as in ZEO
 }
 
 // Download is a blob being written into the cache: a ".dl" file next to
@@ -52,7 +78,7 @@ type Download struct {
 }
 
 func newDownload(root, path string) (*Download, error) {
-	tmp := path + ".dl"
+	tmp := path + downloadSuffix
 	// We hold the directory lock: a leftover is a crashed download's.
 	os.Remove(tmp) //nolint:errcheck
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

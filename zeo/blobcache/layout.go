@@ -30,6 +30,14 @@ const cacheDirs = 997
 // blobSuffix ends the name of every committed blob file.
 const blobSuffix = ".blob"
 
+// The temporary files of the cache: a download in progress is its final
+// name plus downloadSuffix, a blob being committed a random name ending
+// in tempSuffix.
+const (
+	downloadSuffix = ".dl"
+	tempSuffix     = ".tmp"
+)
+
 // cachePath is the zeocache path of (oid, tid), relative to the root.
 func cachePath(oid zodb.OID, tid zodb.TID) string {
 	n := oid.Uint64()

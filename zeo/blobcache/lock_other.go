@@ -1,11 +1,13 @@
-//go:build !unix
+//go:build !unix || solaris || aix
 
 package blobcache
 
 import "os"
 
-// flock does nothing where flock(2) does not exist. There the operating
-// system itself refuses to remove a file that is open, which protects
-// readers from eviction, but locks between processes are not taken: share
-// a cache directory between processes only on Unix.
+// flock does nothing where package syscall has no flock(2): Windows and
+// the like, where the operating system itself refuses to remove a file
+// that is open, which protects readers from eviction, and Solaris and
+// AIX, where it does not. Locks between processes are not taken there:
+// share a cache directory between processes only on the other Unix
+// systems.
 func flock(f *os.File, exclusive bool) (bool, error) { return true, nil }
