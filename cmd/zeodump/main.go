@@ -141,7 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	conn := cliflags.Register(fs, "required unless -demo")
 	oidFlag := fs.String("oid", "", "print only this object (0x2a, 2a or 16 hex digits)")
 	btreeFlag := fs.String("btree", "", "print the items of this BTree, TreeSet, Bucket or Set (any BTrees family) in key order")
-	tidFlag := fs.String("tid", "", "with -oid, -btree, or in a graph walk: read through a snapshot as of this transaction (LoadBefore); in a transaction walk: start at it")
+	tidFlag := fs.String("tid", "", "with -oid, -btree, or in a graph walk: read through a snapshot as of this transaction (loadBefore, or history on ZODB 3.2); in a transaction walk: start at it")
 	limit := fs.Int("n", 100, "stop after this many records (transaction walk), objects (graph walk) or items (-btree); 0 means no limit (the default with -json)")
 	maxItems := fs.Int("items", 100, "show at most this many items of each dict, list, tuple or set; 0 shows all (-json always shows all)")
 	raw := fs.Bool("raw", false, "print records as hex dumps instead of decoding them")
@@ -151,7 +151,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	profile := fs.String("profile", testserver.DefaultProfile, "with -demo: the server generation to imitate, which decides the pickles written: "+strings.Join(testserver.ProfileNames(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `zeodump prints the records of a ZODB storage served by a ZEO server of any
-generation (ZODB 3.8 to ZEO 6), decoded: each object's class and its state,
+generation (ZODB 3.2 to ZEO 6), decoded: each object's class and its state,
 dict items one per line, persistent references as "-> oid 0x.. (class)".
 Records written by Python 2 (pickle protocol 1, byte strings) and Python 3
 (protocol 3) are read alike; nothing in them is executed. A record that
