@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
@@ -13,12 +14,12 @@ import (
 // seedRecords adds records of real ZODB's BTrees (a bucket, a set, a tree
 // of several buckets, an inline one, from each generation) to a corpus.
 func seedRecords(f *testing.F) {
-	for _, gen := range generations {
-		db := loadVectors(f, gen)
-		_, names := loadExpected(f, gen)
+	for _, g := range zodbtest.Generations {
+		db := loadVectors(f, g.Name)
+		names := zodbtest.MustExpected(f, g.Name).Names
 		for _, name := range []string{"oobtree", "iibtree_small", "treeset", "bucket", "ooset", "iobtree", "lobtree", "oibtree"} {
-			oid, err := zodb.ParseOID(names[name])
-			if err != nil {
+			oid, ok := names[name]
+			if !ok {
 				continue
 			}
 			f.Add(db.data[oid])

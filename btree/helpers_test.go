@@ -1,41 +1,21 @@
 package btree
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
 )
-
-// vectorDir finds the real-ZODB databases: the record package's copy of
-// the workspace's shared/vectors/zodb, or this package's own while that
-// copy has not landed.
-func vectorDir(t testing.TB, gen string) string {
-	t.Helper()
-	for _, dir := range []string{"../record/testdata/zodb", "testdata/zodb"} {
-		p := filepath.Join(dir, gen)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("no testdata for %s", gen)
-	return ""
-}
-
-// generations are the databases written by real ZODB.
-var generations = []string{"zeo5", "zeo4py2", "zeo310"}
 
 // memDB is a Loader and Writer over records in memory: the current
 // revision of each object, decoded on each load as a storage's client
@@ -138,60 +118,15 @@ func (m *memDB) resetCounts() {
 // database.
 func loadVectors(t testing.TB, gen string) *memDB {
 	t.Helper()
-	f, err := os.Open(filepath.Join(vectorDir(t, gen), "records.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	m := newMemDB()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<22)
-	for sc.Scan() {
-		var line struct{ OID, Data string }
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			t.Fatal(err)
-		}
-		oid, err := zodb.ParseOID(line.OID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := hex.DecodeString(line.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.data[oid] = data // later revisions replace earlier ones
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	for _, r := range zodbtest.MustRecords(t, gen) {
+		m.data[r.OID] = r.Data // later revisions replace earlier ones
 	}
 	return m
 }
 
-// expectedTree is one entry of expected.json's btrees: what Python saw.
-type expectedTree struct {
-	Class string               `json:"class"`
-	Len   int                  `json:"len"`
-	Items [][2]json.RawMessage `json:"items"`
-}
-
-func loadExpected(t testing.TB, gen string) (btrees map[string]expectedTree, names map[string]string) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(vectorDir(t, gen), "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e struct {
-		BTrees map[string]expectedTree `json:"btrees"`
-		Names  map[string]string       `json:"names"`
-	}
-	if err := json.Unmarshal(data, &e); err != nil {
-		t.Fatal(err)
-	}
-	return e.BTrees, e.Names
-}
-
-// jsonView writes a value in the JSON view of the vectors' README, enough
-// of it for BTree keys and values.
+// jsonView writes a value in the JSON view of internal/zodbtest's
+// databases, enough of it for BTree keys and values.
 func jsonView(v pickle.Value) any {
 	switch v := v.(type) {
 	case nil, pickle.NoneType:

@@ -17,14 +17,8 @@ import (
 // (every read is a LoadBefore round trip), one object at a time and with
 // LoadMany of 32.
 func BenchmarkSnapshotLoad(b *testing.B) {
-	recs, err := zodbtest.Records(vectorDir("zeo5"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	want, err := zodbtest.ReadExpected(vectorDir("zeo5"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	recs := zodbtest.MustRecords(b, "zeo5")
+	want := zodbtest.MustExpected(b, "zeo5")
 	var oids []zodb.OID
 	for oid := range want.Objects {
 		oids = append(oids, oid)

@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,9 +11,6 @@ import (
 	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/zeo"
 )
-
-// vectorDir is the copy of the real-ZODB databases record's tests use.
-func vectorDir(gen string) string { return filepath.Join("..", "record", "testdata", "zodb", gen) }
 
 // profileOf is a test server generation close to the ZODB that wrote gen.
 func profileOf(g zodbtest.Generation) string {

@@ -18,15 +18,9 @@ import (
 func TestSnapshotReadsVectors(t *testing.T) {
 	ctx := context.Background()
 	for _, g := range zodbtest.Generations {
-		t.Run(g.Dir, func(t *testing.T) {
-			recs, err := zodbtest.Records(vectorDir(g.Dir))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := zodbtest.ReadExpected(vectorDir(g.Dir))
-			if err != nil {
-				t.Fatal(err)
-			}
+		t.Run(g.Name, func(t *testing.T) {
+			recs := zodbtest.MustRecords(t, g.Name)
+			want := zodbtest.MustExpected(t, g.Name)
 			d, _ := open(t, profileOf(g), replay(t, recs), nil)
 
 			check := func(at zodb.TID, oids []zodb.OID, state func(zodb.OID) []byte, items bool) {

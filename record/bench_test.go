@@ -6,6 +6,7 @@ import (
 
 	gopickle "github.com/nlpodyssey/gopickle/pickle"
 
+	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -25,7 +26,7 @@ var benchRecords = []struct {
 func benchRecord(b *testing.B, oid uint64) []byte {
 	b.Helper()
 	var data []byte
-	for _, r := range readRecords(b, "zeo5") {
+	for _, r := range zodbtest.MustRecords(b, "zeo5") {
 		if r.OID == zodb.OIDFromUint64(oid) {
 			data = r.Data // the last revision
 		}

@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zodb"
 )
 
 // EncodeObject writes a new object as the real ZODB of each format wrote
-// the same object (records of testdata/zodb: the PersistentList of
-// root['list'], oid 2, in the "scalars" transaction).
+// the same object (records of internal/zodbtest's databases: the
+// PersistentList of root['list'], oid 2, in the "scalars" transaction).
 func TestEncodeObjectMatchesZODB(t *testing.T) {
 	for _, g := range generations {
-		t.Run(g.dir, func(t *testing.T) {
+		t.Run(g.name, func(t *testing.T) {
 			var want []byte
-			for _, r := range readRecords(t, g.dir) {
+			for _, r := range zodbtest.MustRecords(t, g.name) {
 				if r.OID == zodb.OIDFromUint64(2) {
 					want = r.Data
 					break

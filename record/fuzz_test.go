@@ -3,6 +3,8 @@ package record
 import (
 	"errors"
 	"testing"
+
+	"github.com/gozeo/gozeo/internal/zodbtest"
 )
 
 // FuzzDecode: any bytes as a record are decoded or refused with an error,
@@ -11,7 +13,7 @@ import (
 // written decodes to the same view.
 func FuzzDecode(f *testing.F) {
 	for _, g := range generations {
-		recs := readRecords(f, g.dir)
+		recs := zodbtest.MustRecords(f, g.name)
 		for i, r := range recs {
 			if i%40 == 0 { // every kind of record, not all 1950
 				f.Add(r.Data)

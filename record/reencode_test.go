@@ -32,9 +32,9 @@ var notByteExact = map[string]map[string]string{
 // for the records listed above, which still decode to the same value.
 func TestReencodeVectors(t *testing.T) {
 	for _, g := range generations {
-		t.Run(g.dir, func(t *testing.T) {
+		t.Run(g.name, func(t *testing.T) {
 			exact := 0
-			for _, r := range readRecords(t, g.dir) {
+			for _, r := range zodbtest.MustRecords(t, g.name) {
 				rec, err := Decode(r.Data)
 				if err != nil {
 					t.Fatalf("oid %v tid %v: %v", r.OID, r.TID, err)
@@ -44,7 +44,7 @@ func TestReencodeVectors(t *testing.T) {
 					t.Fatalf("oid %v: %v", r.OID, err)
 				}
 				key := r.OID.String() + "@" + r.TID.String()
-				reason, excepted := notByteExact[g.dir][key]
+				reason, excepted := notByteExact[g.name][key]
 				if bytes.Equal(got, r.Data) {
 					exact++
 					if excepted {
@@ -64,7 +64,7 @@ func TestReencodeVectors(t *testing.T) {
 					t.Errorf("%s re-encoded reads back differently:\n got %s\nwant %s", key, a, b)
 				}
 			}
-			t.Logf("%d records byte-exact, %d listed exceptions", exact, len(notByteExact[g.dir]))
+			t.Logf("%d records byte-exact, %d listed exceptions", exact, len(notByteExact[g.name]))
 		})
 	}
 }

@@ -1,17 +1,16 @@
 package record
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/gozeo/gozeo/internal/zodbtest"
 	"github.com/gozeo/gozeo/zodb"
 )
 
-// generations are the real-ZODB databases of testdata/zodb (copied from the
-// workspace's shared/vectors/zodb) and the format each was written in.
+// generations are the real-ZODB databases of internal/zodbtest and the
+// format each was written in.
 var generations = func() (out []struct {
-	dir    string
+	name   string
 	format Format
 }) {
 	for _, g := range zodbtest.Generations {
@@ -20,32 +19,12 @@ var generations = func() (out []struct {
 			f = Py2
 		}
 		out = append(out, struct {
-			dir    string
+			name   string
 			format Format
-		}{g.Dir, f})
+		}{g.Name, f})
 	}
 	return out
 }()
-
-func vectorDir(gen string) string { return filepath.Join("testdata", "zodb", gen) }
-
-func readRecords(t testing.TB, gen string) []zodbtest.Record {
-	t.Helper()
-	recs, err := zodbtest.Records(vectorDir(gen))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return recs
-}
-
-func readExpected(t testing.TB, gen string) *zodbtest.Expected {
-	t.Helper()
-	e, err := zodbtest.ReadExpected(vectorDir(gen))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
 
 // classesOf decodes the class of every record at tid.
 func classesOf(t testing.TB, recs map[zodb.OID]zodbtest.Record) map[zodb.OID]string {
@@ -64,9 +43,9 @@ func classesOf(t testing.TB, recs map[zodb.OID]zodbtest.Record) map[zodb.OID]str
 // Every object Python saw has the class and state the Go view gives.
 func TestVectorsMatchPython(t *testing.T) {
 	for _, g := range generations {
-		t.Run(g.dir, func(t *testing.T) {
-			recs := readRecords(t, g.dir)
-			want := readExpected(t, g.dir)
+		t.Run(g.name, func(t *testing.T) {
+			recs := zodbtest.MustRecords(t, g.name)
+			want := zodbtest.MustExpected(t, g.name)
 			check := func(at zodb.TID, states map[zodb.OID]zodbtest.Object) {
 				latest := zodbtest.Latest(recs, at)
 				classes := classesOf(t, latest)

@@ -40,7 +40,7 @@ func parseItems(t *testing.T, out string) []itemLine {
 // all of them; {"key"} alone for sets.
 func TestBTreeVectors(t *testing.T) {
 	for _, g := range zodbtest.Generations {
-		t.Run(g.Dir, func(t *testing.T) {
+		t.Run(g.Name, func(t *testing.T) {
 			srv, _, want := serveVectors(t, g)
 			if len(want.BTrees) == 0 {
 				t.Fatal("expected.json has no btrees")

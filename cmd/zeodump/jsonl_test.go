@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,15 +44,8 @@ func parseLines(t *testing.T, out string) []jsonLine {
 // serveVectors serves a database real ZODB wrote, under its own tids.
 func serveVectors(t *testing.T, g zodbtest.Generation) (*testserver.Server, []zodbtest.Record, *zodbtest.Expected) {
 	t.Helper()
-	dir := filepath.Join("..", "..", "record", "testdata", "zodb", g.Dir)
-	recs, err := zodbtest.Records(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := zodbtest.ReadExpected(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := zodbtest.MustRecords(t, g.Name)
+	want := zodbtest.MustExpected(t, g.Name)
 	st := store.New(store.Options{})
 	if err := zodbtest.Replay(t.Context(), st, recs); err != nil {
 		t.Fatal(err)
@@ -79,7 +71,7 @@ func sameView(t *testing.T, got, want []byte) bool {
 // with the class and state Python saw, in each walk.
 func TestJSONVectors(t *testing.T) {
 	for _, g := range zodbtest.Generations {
-		t.Run(g.Dir, func(t *testing.T) {
+		t.Run(g.Name, func(t *testing.T) {
 			srv, recs, want := serveVectors(t, g)
 
 			// The transaction walk: every record, in order.

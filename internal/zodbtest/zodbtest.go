@@ -1,34 +1,40 @@
-// Package zodbtest reads the databases written by real ZODB that tests
-// use as ground truth (record/testdata/zodb, copied from the workspace's
-// shared vectors): every stored record, every transaction, and what Python
-// saw in each object, in the JSON view of record.JSON.
+// Package zodbtest gives tests the databases written by real ZODB that
+// they use as ground truth (testdata/README.md says what each holds):
+// every stored record, every transaction, and what Python saw in each
+// object, in the JSON view of record.JSON. It keeps one copy of the
+// files, embedded, and one reader. A file a test asks for that is missing
+// is a test failure, never a skip; the files are compiled in, so a
+// checkout without them does not build.
 package zodbtest
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
+	"testing"
 
 	"github.com/gozeo/gozeo/zodb"
 )
 
-// Generation is one database of the vectors and the ZODB that wrote it.
+//go:embed testdata/zodb/*/*.jsonl testdata/zodb/*/*.json
+var files embed.FS
+
+// Generation is one database and the ZODB that wrote it.
 type Generation struct {
-	Dir string // the folder under testdata/zodb
-	Py2 bool   // written by ZODB on Python 2 (protocol 1)
+	Name string // the name the readers take, e.g. "zeo5"
+	Py2  bool   // written by ZODB on Python 2 (protocol 1)
 }
 
-// Generations are the databases of the vectors.
+// Generations are the databases, newest ZODB first.
 var Generations = []Generation{
-	{Dir: "zeo5"},               // ZODB 5.8.1, Python 3.11
-	{Dir: "zeo4py2", Py2: true}, // ZODB 4.4.5, Python 2.7
-	{Dir: "zeo310", Py2: true},  // ZODB3 3.10.7, Python 2.7
+	{Name: "zeo5"},               // ZODB 5.8.1, Python 3.11
+	{Name: "zeo4py2", Py2: true}, // ZODB 4.4.5, Python 2.7
+	{Name: "zeo310", Py2: true},  // ZODB3 3.10.7, Python 2.7
 }
 
 // Record is one stored data record.
@@ -54,25 +60,41 @@ type Object struct {
 
 // BTree is what Python iterated in one BTree, bucket, set or tree set.
 type BTree struct {
-	Class string            `json:"class"`
-	Len   int               `json:"len"`
+	Class string `json:"class"`
+	Len   int    `json:"len"`
+	// Items are [key, value] pairs in Python's order; value is null for
+	// sets.
 	Items []json.RawMessage `json:"items"`
 }
 
-// Expected is expected.json.
+// Expected is expected.json: what Python saw in the database.
 type Expected struct {
-	Objects map[zodb.OID]Object                       `json:"objects"`
-	BTrees  map[zodb.OID]BTree                        `json:"btrees"`
-	At      map[zodb.TID]map[zodb.OID]json.RawMessage `json:"at"`
-	Names   map[string]zodb.OID                       `json:"names"`
-	LastTID zodb.TID                                  `json:"last_tid"`
+	// Objects are the current revision of every object reachable from
+	// the root.
+	Objects map[zodb.OID]Object `json:"objects"`
+	// BTrees are every BTree, bucket, set and tree set.
+	BTrees map[zodb.OID]BTree `json:"btrees"`
+	// At is what some objects held at earlier tids.
+	At map[zodb.TID]map[zodb.OID]json.RawMessage `json:"at"`
+	// Names are the oids of the root's entries.
+	Names   map[string]zodb.OID `json:"names"`
+	LastTID zodb.TID            `json:"last_tid"`
 }
 
-// Records reads records.jsonl of dir (a folder holding the generation's
-// files), oldest first.
-func Records(dir string) ([]Record, error) {
+// readFile returns the file name of the generation gen.
+func readFile(gen, name string) ([]byte, error) {
+	data, err := files.ReadFile("testdata/zodb/" + gen + "/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("zodbtest: no %s in generation %q: %w", name, gen, err)
+	}
+	return data, nil
+}
+
+// Records reads the records of the generation gen (a Generation's Name),
+// oldest first.
+func Records(gen string) ([]Record, error) {
 	var out []Record
-	err := eachLine(filepath.Join(dir, "records.jsonl"), func(line []byte) error {
+	err := eachLine(gen, "records.jsonl", func(line []byte) error {
 		var l struct {
 			OID  zodb.OID `json:"oid"`
 			TID  zodb.TID `json:"tid"`
@@ -91,10 +113,21 @@ func Records(dir string) ([]Record, error) {
 	return out, err
 }
 
-// Transactions reads transactions.jsonl of dir, oldest first.
-func Transactions(dir string) ([]Txn, error) {
+// MustRecords is Records failing tb on error.
+func MustRecords(tb testing.TB, gen string) []Record {
+	tb.Helper()
+	recs, err := Records(gen)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
+}
+
+// Transactions reads the transactions of the generation gen, oldest
+// first.
+func Transactions(gen string) ([]Txn, error) {
 	var out []Txn
-	err := eachLine(filepath.Join(dir, "transactions.jsonl"), func(line []byte) error {
+	err := eachLine(gen, "transactions.jsonl", func(line []byte) error {
 		var t Txn
 		if err := json.Unmarshal(line, &t); err != nil {
 			return err
@@ -105,36 +138,49 @@ func Transactions(dir string) ([]Txn, error) {
 	return out, err
 }
 
-// ReadExpected reads expected.json of dir.
-func ReadExpected(dir string) (*Expected, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+// ReadExpected reads what Python saw in the generation gen.
+func ReadExpected(gen string) (*Expected, error) {
+	data, err := readFile(gen, "expected.json")
 	if err != nil {
 		return nil, err
 	}
 	var e Expected
 	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("zodbtest: %s/expected.json: %w", gen, err)
 	}
 	return &e, nil
 }
 
-func eachLine(path string, f func([]byte) error) error {
-	file, err := os.Open(path)
+// MustExpected is ReadExpected failing tb on error.
+func MustExpected(tb testing.TB, gen string) *Expected {
+	tb.Helper()
+	e, err := ReadExpected(gen)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// eachLine calls f on each non-blank line of the file name of gen.
+func eachLine(gen, name string, f func([]byte) error) error {
+	data, err := readFile(gen, name)
 	if err != nil {
 		return err
 	}
-	defer file.Close()
-	sc := bufio.NewScanner(file)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<24)
 	for n := 1; sc.Scan(); n++ {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
 		if err := f(sc.Bytes()); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, n, err)
+			return fmt.Errorf("zodbtest: %s/%s:%d: %w", gen, name, n, err)
 		}
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("zodbtest: %s/%s: %w", gen, name, err)
+	}
+	return nil
 }
 
 // Latest returns the newest revision of each oid at or before tid.
