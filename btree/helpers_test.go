@@ -2,11 +2,8 @@ package btree
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,48 +120,6 @@ func loadVectors(t testing.TB, gen string) *memDB {
 		m.data[r.OID] = r.Data // later revisions replace earlier ones
 	}
 	return m
-}
-
-// jsonView writes a value in the JSON view of internal/zodbtest's
-// databases, enough of it for BTree keys and values.
-func jsonView(v pickle.Value) any {
-	switch v := v.(type) {
-	case nil, pickle.NoneType:
-		return nil
-	case bool:
-		return v
-	case int64:
-		if v > 1<<53 || v < -(1<<53) {
-			return map[string]any{"int": strconv.FormatInt(v, 10)}
-		}
-		return v
-	case *big.Int:
-		if v.IsInt64() {
-			return jsonView(v.Int64())
-		}
-		return map[string]any{"int": v.String()}
-	case float64:
-		return map[string]any{"f": strconv.FormatFloat(v, 'g', -1, 64)}
-	case string:
-		return map[string]any{"u": v}
-	case pickle.ByteString:
-		if isASCII(v) {
-			return map[string]any{"s": string(v)}
-		}
-		return map[string]any{"b": hex.EncodeToString(v)}
-	case pickle.Bytes:
-		return map[string]any{"b": hex.EncodeToString(v)}
-	case pickle.Tuple:
-		out := []any{}
-		for _, x := range v {
-			out = append(out, jsonView(x))
-		}
-		return map[string]any{"tuple": out}
-	case pickle.PersistentRef:
-		r := record.ParseRef(v.ID)
-		return map[string]any{"ref": r.OID.String(), "class": r.Class}
-	}
-	return map[string]any{"repr": pickle.Repr(v)}
 }
 
 // canon re-encodes JSON so that equal views compare equal as strings.
