@@ -123,6 +123,9 @@ type Options struct {
 	// status (see [StatusEvent]), one call at a time and in order, from a
 	// goroutine of the client's (Dial's caller's for the first
 	// connection). It must not block for long and must not call Close.
+	// Calls waiting for a connection go on as soon as it is up, before
+	// OnStatus hears of it (so that a callback may call the client);
+	// Status already says StatusConnected by then.
 	OnStatus func(StatusEvent)
 }
 
