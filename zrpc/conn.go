@@ -193,8 +193,12 @@ func (c *Conn) fail(cause error) {
 		c.closed = true
 		pending := c.pending
 		c.pending = nil
-		c.mu.Unlock()
+		// Closed under the lock with closed set: a call that register
+		// refuses must find Err set too, or a caller retrying on "this
+		// connection is still up" spins through its attempts in the
+		// window between the two.
 		close(c.done)
+		c.mu.Unlock()
 		c.closeErr = c.closer.Close()
 		for _, cl := range pending {
 			cl.finish(nil, c.disconnected(cl.method))
