@@ -26,28 +26,49 @@ type blobInfo struct {
 	Note     string
 }
 
+// blobFetchTimeout bounds a blob fetch the page stopped waiting for.
+const blobFetchTimeout = 10 * time.Minute
+
 // blobInfo describes the blob of oid at serial: its size and a link that
 // downloads that revision's file, or a note saying why there is none.
 // Reading the size fetches the file into the client's blob cache, where
 // the download then finds it. A file that takes more than half of the
-// page's time to fetch gets the link without its size.
+// page's time to fetch gets the link without its size; its fetch goes on
+// in the background (bounded by blobFetchTimeout), so that a later view
+// or the download finds it cached instead of starting again.
 func (s *Server) blobInfo(ctx context.Context, oid zodb.OID, serial zodb.TID, v view) *blobInfo {
-	fetch := ctx
+	wait := ctx
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
-		fetch, cancel = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/2))
+		wait, cancel = context.WithDeadline(ctx, dl.Add(-time.Until(dl)/2))
 		defer cancel()
 	}
-	link := v.URL("/obj/"+oid.String()+"/blob", "serial", serial.String())
-	b, err := s.client.LoadBlob(fetch, oid, serial)
-	switch {
-	case err != nil && fetch.Err() != nil && ctx.Err() == nil:
-		return &blobInfo{Download: link, Note: "The file is taking long to fetch (a large blob?), so its size is not shown: the download fetches it."}
-	case err != nil:
-		return &blobInfo{Note: blobNote(err)}
+	type fetched struct {
+		size int64
+		err  error
 	}
-	defer b.Close()
-	return &blobInfo{Size: b.Size, HasSize: true, Download: link}
+	done := make(chan fetched, 1) // the fetch never waits for the page
+	go func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), blobFetchTimeout)
+		defer cancel()
+		b, err := s.client.LoadBlob(fctx, oid, serial)
+		if err != nil {
+			done <- fetched{err: err}
+			return
+		}
+		b.Close()
+		done <- fetched{size: b.Size}
+	}()
+	link := v.URL("/obj/"+oid.String()+"/blob", "serial", serial.String())
+	select {
+	case f := <-done:
+		if f.err != nil {
+			return &blobInfo{Note: blobNote(f.err)}
+		}
+		return &blobInfo{Size: f.size, HasSize: true, Download: link}
+	case <-wait.Done():
+		return &blobInfo{Download: link, Note: "The file is taking long to fetch (a large blob?), so its size is not shown yet: it goes on being fetched, and the download or a later view of this page finds it."}
+	}
 }
 
 // blobNote says why a blob's file cannot be had.

@@ -125,3 +125,23 @@ func TestSlowBlob(t *testing.T) {
 		t.Errorf("download of a slow blob: %s, %d bytes", res.Status, len(data))
 	}
 }
+
+// The fetch a page stopped waiting for goes on: later views of the page,
+// each too short for the slow server on its own, find the file cached and
+// show its size. (Were each view's fetch cancelled with its page, none
+// would ever finish.)
+func TestSlowBlobFetchGoesOn(t *testing.T) {
+	f := newFixture(t, "z5-py3", Options{PageTimeout: 200 * time.Millisecond})
+	f.demo.Server.SetFaults(testserver.Faults{Rules: []testserver.FaultRule{{Method: "sendBlob", Action: testserver.FaultDelayReply, Delay: 500 * time.Millisecond}}})
+	page := "/obj/" + f.demo.Report.String()
+	for range 100 { // 100 views of 100 ms each: far more than the delay
+		body := f.page(t, page)
+		if strings.Contains(body, `id="blob-size"`) {
+			if !strings.Contains(text(body), strconv.Itoa(len(f.demo.ReportData))) {
+				t.Errorf("the size shown is not the file's:\n%s", text(body))
+			}
+			return
+		}
+	}
+	t.Error("no view ever showed the slow blob's size: each fetch ended with its page")
+}
