@@ -68,7 +68,7 @@ func JSON(v pickle.Value) ([]byte, error) { return AppendJSON(nil, v, nil) }
 
 // AppendJSON appends the JSON view of v to dst. opts may be nil.
 func AppendJSON(dst []byte, v pickle.Value, opts *JSONOptions) ([]byte, error) {
-	w := jsonWriter{buf: dst}
+	w := jsonWriter{buf: dst, start: len(dst)}
 	if opts != nil {
 		w.opts = *opts
 	}
@@ -88,6 +88,7 @@ func AppendJSON(dst []byte, v pickle.Value, opts *JSONOptions) ([]byte, error) {
 
 type jsonWriter struct {
 	buf   []byte
+	start int // len(buf) when the view began
 	limit int // the length buf may reach; -1 for none
 	opts  JSONOptions
 	open  map[any]bool // containers being written, to stop at a cycle
@@ -131,7 +132,7 @@ func (w *jsonWriter) value(v pickle.Value, depth int) error {
 		return fmt.Errorf("%w: nested deeper than %d", ErrJSON, MaxJSONDepth)
 	}
 	if w.limit >= 0 && len(w.buf) > w.limit {
-		return fmt.Errorf("%w: the view passes %d bytes (JSONOptions.MaxBytes): a value shared many times over?", ErrJSON, w.limit)
+		return fmt.Errorf("%w: the view passes its bound of %d bytes (JSONOptions.MaxBytes; DefaultMaxJSONBytes unless set): the value repeats what the pickle shares, many times over; raise the bound, or read the record with Decode", ErrJSON, w.limit-w.start)
 	}
 	switch v := v.(type) {
 	case pickle.NoneType:

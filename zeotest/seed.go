@@ -45,11 +45,7 @@ func (s *Server) Record(class string, state pickle.Value) ([]byte, error) {
 	if dot <= 0 || dot == len(class)-1 {
 		return nil, fmt.Errorf("zeotest: class %q is not \"module.Name\"", class)
 	}
-	format := record.Py3
-	if s.profile.Python() == 2 {
-		format = record.Py2
-	}
-	data, err := record.EncodeObject(class, state, format)
+	data, err := record.EncodeObject(class, state, s.srv.Profile().RecordFormat())
 	if err != nil {
 		return nil, fmt.Errorf("zeotest: encoding a %s record: %w", class, err)
 	}

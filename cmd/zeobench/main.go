@@ -25,9 +25,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gozeo/gozeo/db"
 	"github.com/gozeo/gozeo/internal/cliflags"
 	"github.com/gozeo/gozeo/internal/testserver"
-	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zeo"
 )
 
@@ -86,9 +86,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}()
 	s := clients[0].Session()
 	w := &cfg.work
-	w.format = record.Py3
-	if s.Encoding == "pickle-py2" {
-		w.format = record.Py2
+	// Records are written as the database's own clients write them (db's
+	// rule: the root record's format, else the session's dialect).
+	objects := db.New(clients[0], nil)
+	snap, err := objects.Snapshot(ctx)
+	if err == nil {
+		w.format, err = objects.Format(ctx, snap)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "zeobench: reading the database's record format from %s: %v\n", cfg.addr, err)
+		return 1
 	}
 	where := s.Server
 	if cfg.profile != "" {

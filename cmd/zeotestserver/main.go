@@ -1,4 +1,4 @@
-// Command testserver runs the gozeo test server: a ZEO server written in Go
+// Command zeotestserver runs the gozeo test server: a ZEO server written in Go
 // that imitates one real server generation (ZODB 3.8 on Python 2.4 up to
 // ZEO 6 with msgpack), so that tools and clients can be tested against any
 // generation without Python.
@@ -30,6 +30,7 @@ import (
 
 	"github.com/gozeo/gozeo/internal/testserver"
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -175,26 +176,16 @@ Examples:
 }
 
 // seedObjects commits n PersistentMapping records, oids 0 to n-1, in the
-// pickle protocol the profile's Python writes.
+// record format the profile's Python writes.
 func seedObjects(ctx context.Context, srv *testserver.Server, n int) (zodb.TID, error) {
-	p := srv.Profile()
-	// ZODB pickles records in protocol 1 or later even where ZEO 2 and
-	// ZODB 3.2 send their messages in protocol 0.
-	opts := pickle.EncoderOptions{Protocol: max(p.PickleProtocol, 1), Dialect: pickle.Python3}
-	if p.Python == 2 {
-		opts.Dialect = pickle.Python2
-	}
+	format := srv.Profile().RecordFormat()
 	objects := make(map[zodb.OID][]byte, n)
 	for i := range n {
-		class, err := pickle.Marshal(pickle.Tuple{pickle.Global{Module: "persistent.mapping", Name: "PersistentMapping"}, pickle.None}, opts)
+		data, err := record.EncodeObject(record.ClassPersistentMapping, pickle.DictOf("data", pickle.DictOf("name", fmt.Sprintf("object %d", i))), format)
 		if err != nil {
 			return zodb.TID{}, err
 		}
-		state, err := pickle.Marshal(pickle.DictOf("data", pickle.DictOf("name", fmt.Sprintf("object %d", i))), opts)
-		if err != nil {
-			return zodb.TID{}, err
-		}
-		objects[zodb.OIDFromUint64(uint64(i))] = append(class, state...)
+		objects[zodb.OIDFromUint64(uint64(i))] = data
 	}
 	return srv.Store().SeedMany(ctx, objects)
 }

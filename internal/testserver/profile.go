@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gozeo/gozeo/internal/zrpcserver"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zrpc"
 )
 
@@ -85,6 +86,15 @@ func (p Profile) Announce() zrpc.Version { return zrpcserver.Announce(p.Generati
 // caps are the capabilities of the profile's own protocol version: what
 // the server has, whatever the peer negotiated.
 func (p Profile) caps() zrpc.Capabilities { return p.Announce().Capabilities() }
+
+// RecordFormat is the format the ZODB of the profile's Python writes
+// records in: Py2 (protocol 1, py2 str) on Python 2, Py3 on Python 3.
+func (p Profile) RecordFormat() record.Format {
+	if p.Python == 2 {
+		return record.Py2
+	}
+	return record.Py3
+}
 
 // builtins is the module of Python's builtin exceptions on the profile's
 // Python.
