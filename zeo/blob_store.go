@@ -244,6 +244,14 @@ func (tx *Transaction) storeBlobShared(ctx context.Context, oid OID, serial TID,
 	return tx.notify(ctx, "storeBlobShared", args...)
 }
 
+// adoptWait bounds how long Finish waits for the blob cache's oid
+// directories to move committed blobs in. A download holds its directory
+// for as long as the transfer takes (one of this process or of another
+// sharing the cache, which may have hung); keeping the committed file is
+// a courtesy, so past this bound it is dropped and the next LoadBlob of
+// it downloads it.
+const adoptWait = 2 * time.Second
+
 // adoptBlobs moves the blobs the transaction committed into the blob
 // cache under tid (ClientStorage does the same at tpc_finish).
 func (tx *Transaction) adoptBlobs(tid TID) {
@@ -251,9 +259,14 @@ func (tx *Transaction) adoptBlobs(tid TID) {
 	files := tx.blobFiles
 	tx.blobFiles = nil
 	tx.mu.Unlock()
+	if len(files) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), adoptWait)
+	defer cancel()
 	for _, b := range files {
-		if err := tx.c.blobs.Adopt(context.Background(), b.tmp, b.oid, tid); err != nil {
-			tx.c.log.Warn("zeo: cannot keep a committed blob in the cache", "oid", b.oid, "err", err)
+		if err := tx.c.blobs.Adopt(ctx, b.tmp, b.oid, tid); err != nil {
+			tx.c.log.Warn("zeo: cannot keep a committed blob in the cache; the next LoadBlob of it downloads it", "oid", b.oid, "tid", tid, "err", err)
 		}
 	}
 }
