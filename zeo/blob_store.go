@@ -98,13 +98,25 @@ func (tx *Transaction) StoreBlob(ctx context.Context, oid OID, serial TID, data 
 		if keep != nil {
 			keep.Close()
 			os.Remove(keep.Name())
+			keep = nil
+		}
+	}
+	// keepChunk copies a chunk sent to the cache's file; the cache copy is
+	// a courtesy, so a failure drops it and the store goes on.
+	keepChunk := func(p []byte) {
+		if keep == nil {
+			return
+		}
+		if _, err := keep.Write(p); err != nil {
+			tx.c.log.Warn("zeo: cannot keep a stored blob in the cache", "oid", oid, "err", err)
+			discard()
 		}
 	}
 	if err := tx.storeRecord(ctx, oid, serial, record); err != nil {
 		discard()
 		return err
 	}
-	err := tx.sendChunks(ctx, oid, serial, record, data, buf, n, keep)
+	err := tx.sendChunks(ctx, oid, serial, record, data, buf, n, keepChunk)
 	if err != nil {
 		discard()
 		tx.mu.Lock()
@@ -117,7 +129,7 @@ func (tx *Transaction) StoreBlob(ctx context.Context, oid OID, serial TID, data 
 	if keep != nil {
 		if err := keep.Close(); err != nil {
 			os.Remove(keep.Name())
-			tx.c.log.Warn("zeo: keeping a stored blob in the cache failed", "err", err)
+			tx.c.log.Warn("zeo: cannot keep a stored blob in the cache", "oid", oid, "err", err)
 		} else {
 			tx.mu.Lock()
 			tx.blobFiles = append(tx.blobFiles, pendingBlob{oid: oid, tmp: keep.Name()})
@@ -128,23 +140,16 @@ func (tx *Transaction) StoreBlob(ctx context.Context, oid OID, serial TID, data 
 }
 
 // sendChunks sends storeBlobStart, the chunks (the first, n bytes, already
-// in buf) and storeBlobEnd. If it fails after storeBlobStart, it still
-// tries to end the sequence, so that the server's next blob does not
-// start inside this one.
-func (tx *Transaction) sendChunks(ctx context.Context, oid OID, serial TID, record []byte, data io.Reader, buf []byte, n int, keep *os.File) error {
+// in buf) and storeBlobEnd, handing each chunk to keep as well. If it
+// fails after storeBlobStart, it still tries to end the sequence, so that
+// the server's next blob does not start inside this one.
+func (tx *Transaction) sendChunks(ctx context.Context, oid OID, serial TID, record []byte, data io.Reader, buf []byte, n int, keep func([]byte)) error {
 	if err := tx.notify(ctx, "storeBlobStart"); err != nil {
 		return err
 	}
 	var err error
 	for sent := 1; n > 0; sent++ {
-		if keep != nil {
-			if _, werr := keep.Write(buf[:n]); werr != nil {
-				tx.c.log.Warn("zeo: cannot keep a stored blob in the cache", "err", werr)
-				keep.Close()
-				os.Remove(keep.Name())
-				keep = nil
-			}
-		}
+		keep(buf[:n])
 		if err = tx.notify(ctx, "storeBlobChunk", pickle.Bytes(buf[:n])); err != nil {
 			break
 		}
@@ -239,6 +244,14 @@ func (tx *Transaction) storeBlobShared(ctx context.Context, oid OID, serial TID,
 	return tx.notify(ctx, "storeBlobShared", args...)
 }
 
+// adoptWait bounds how long Finish waits for the blob cache's oid
+// directories to move committed blobs in. A download holds its directory
+// for as long as the transfer takes (one of this process or of another
+// sharing the cache, which may have hung); keeping the committed file is
+// a courtesy, so past this bound it is dropped and the next LoadBlob of
+// it downloads it.
+const adoptWait = 2 * time.Second
+
 // adoptBlobs moves the blobs the transaction committed into the blob
 // cache under tid (ClientStorage does the same at tpc_finish).
 func (tx *Transaction) adoptBlobs(tid TID) {
@@ -246,9 +259,14 @@ func (tx *Transaction) adoptBlobs(tid TID) {
 	files := tx.blobFiles
 	tx.blobFiles = nil
 	tx.mu.Unlock()
+	if len(files) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), adoptWait)
+	defer cancel()
 	for _, b := range files {
-		if err := tx.c.blobs.Adopt(context.Background(), b.tmp, b.oid, tid); err != nil {
-			tx.c.log.Warn("zeo: cannot keep a committed blob in the cache", "oid", b.oid, "err", err)
+		if err := tx.c.blobs.Adopt(ctx, b.tmp, b.oid, tid); err != nil {
+			tx.c.log.Warn("zeo: cannot keep a committed blob in the cache; the next LoadBlob of it downloads it", "oid", b.oid, "tid", tid, "err", err)
 		}
 	}
 }

@@ -49,7 +49,6 @@ func (s *blobSizes) Set(v string) error {
 
 // blobFigures are one size's measurements.
 type blobFigures struct {
-	size                 int64
 	store, load, record  time.Duration
 	stored, loaded, reps int
 }
@@ -91,7 +90,7 @@ func runBlobs(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 // measureBlobs stores and loads rounds blobs of size bytes, then loads a
 // record of that size as often.
 func measureBlobs(ctx context.Context, c *zeo.Client, size int64, rounds int) (blobFigures, error) {
-	f := blobFigures{size: size}
+	var f blobFigures
 	type stored struct {
 		oid zodb.OID
 		tid zodb.TID

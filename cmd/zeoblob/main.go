@@ -52,7 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int) {
 	cfg := &config{conn: cliflags.Register(fs, "required")}
 	fs.StringVar(&cfg.out, "o", "", "write the blob to this file (- for standard output)")
 	fs.StringVar(&cfg.put, "put", "", "store this file as the blob of a new object instead, and print its oid and tid")
-	fs.StringVar(&cfg.blobDir, "blob-dir", "", "blob cache directory to use and keep (default: a temporary one)")
+	fs.StringVar(&cfg.blobDir, "blob-dir", "", "blob cache directory to use and keep (default: a temporary one; -put then keeps no copy)")
 	fs.BoolVar(&cfg.shared, "shared", false, "-blob-dir is the server's blob directory (shared file system)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `zeoblob copies a ZODB blob out of a storage served by a ZEO server of any
@@ -138,7 +138,9 @@ func runConfig(ctx context.Context, cfg *config, stdout io.Writer) error {
 		return err
 	}
 	opts.BlobDir, opts.SharedBlobDir = cfg.blobDir, cfg.shared
-	if opts.BlobDir == "" {
+	if opts.BlobDir == "" && cfg.put == "" {
+		// LoadBlob needs a cache; StoreBlob without one sends the file
+		// without keeping a copy that would be removed at once.
 		dir, err := os.MkdirTemp("", "zeoblob-*")
 		if err != nil {
 			return err
@@ -180,22 +182,21 @@ func get(ctx context.Context, c *zeo.Client, cfg *config, stdout io.Writer) erro
 		return err
 	}
 	defer b.Close()
-	var w io.Writer = stdout
-	if cfg.out != "-" {
-		f, err := os.Create(cfg.out)
-		if err != nil {
-			return err
+	if cfg.out == "-" {
+		if _, err := io.Copy(stdout, b); err != nil {
+			return fmt.Errorf("copying the blob to standard output: %w", err)
 		}
-		defer f.Close()
-		w = f
+		return nil
 	}
-	if _, err := io.Copy(w, b); err != nil {
+	f, err := os.Create(cfg.out)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, b); err != nil {
+		f.Close()
 		return fmt.Errorf("copying the blob to %s: %w", cfg.out, err)
 	}
-	if f, ok := w.(*os.File); ok && f != stdout {
-		return f.Close()
-	}
-	return nil
+	return f.Close()
 }
 
 // put stores a file as the blob of a new object.

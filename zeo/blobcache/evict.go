@@ -1,7 +1,6 @@
 package blobcache
 
 import (
-	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -157,7 +156,8 @@ func isStale(fi os.FileInfo) bool {
 }
 
 // scan lists the committed blob files, and the temporary files that look
-// stale, sorted by path.
+// stale, directory by directory (os.ReadDir sorts by name), as
+// removeStale wants them.
 func (c *Cache) scan() (blobs []cacheEntry, stale []string, err error) {
 	dirs, err := os.ReadDir(c.dir)
 	if err != nil {
@@ -188,7 +188,5 @@ func (c *Cache) scan() (blobs []cacheEntry, stale []string, err error) {
 			}
 		}
 	}
-	slices.SortFunc(blobs, func(a, b cacheEntry) int { return cmp.Compare(a.rel, b.rel) })
-	slices.Sort(stale)
 	return blobs, stale, nil
 }
