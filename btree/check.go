@@ -25,10 +25,10 @@ func (t *Tree) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if root.bucket != nil {
-		return checkSorted(root.bucket.Keys, nil, nil)
-	}
 	c := &checker{t: t}
+	if root.bucket != nil {
+		return c.wrap(checkSorted(root.bucket.Keys, nil, nil), t.oid, "root")
+	}
 	if len(root.node.Children) == 0 {
 		return nil
 	}

@@ -275,3 +275,22 @@ func TestGetErrors(t *testing.T) {
 
 // readOnly hides memDB's write methods.
 type readOnly struct{ Loader }
+
+// Check of a lone Bucket whose keys are out of order names the bucket.
+func TestCheckLoneBucketNamesIt(t *testing.T) {
+	ctx := context.Background()
+	db := newMemDB()
+	b, err := Create(ctx, db, mustFamily(t, "OO"), KindBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("Check of an empty bucket: %v", err)
+	}
+	db.Store(b.OID(), b.Class(), pickle.Tuple{pickle.Tuple{pickle.Unicode("b"), int64(1), pickle.Unicode("a"), int64(2)}})
+	var se *StateError
+	if err := b.Check(ctx); !errors.As(err, &se) || se.OID != b.OID() {
+		t.Fatalf("Check of a bucket with keys out of order = %v, want a *StateError for %s", err, b.OID())
+	}
+}
+
