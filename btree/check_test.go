@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -294,3 +296,21 @@ func TestCheckLoneBucketNamesIt(t *testing.T) {
 	}
 }
 
+// Check of a node that is its own only child stops at 64 levels, and the
+// path it names is 64 levels long.
+func TestCheckStopsOnSelfChild(t *testing.T) {
+	ctx := context.Background()
+	db, tr := buildOO(t, 50)
+	self := record.RefTo(tr.OID(), tr.Class())
+	first := record.RefTo(buckets(t, tr)[0].oid, tr.fam.Class(KindBucket))
+	db.Store(tr.OID(), tr.Class(), pickle.Tuple{pickle.Tuple{self}, first})
+	var se *StateError
+	err := tr.Check(ctx)
+	if !errors.As(err, &se) || !strings.Contains(se.Reason, "more than 64 levels") {
+		t.Fatalf("Check of a node that is its own child = %v", err)
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(se.Reason, "at "), ":")
+	if levels := strings.Count(path, "."); levels != 64 {
+		t.Errorf("Check stopped at %q, %d levels down", path, levels)
+	}
+}
