@@ -56,7 +56,7 @@ func (c *checker) fail(oid zodb.OID, path, format string, args ...any) error {
 func (c *checker) node(ctx context.Context, o *object, lo, hi pickle.Value, path string, depth int) (zodb.OID, error) {
 	n := o.node
 	if depth >= maxDepth {
-		return zodb.OID{}, c.fail(o.oid, path, "more than 64 levels (a cycle?)")
+		return zodb.OID{}, c.fail(o.oid, path, tooDeep)
 	}
 	if len(n.Children) == 0 {
 		return zodb.OID{}, c.fail(o.oid, path, "an empty interior node")

@@ -26,6 +26,9 @@ const DefaultPrefetch = 16
 // less than 20 levels deep; a deeper one has a cycle.
 const maxDepth = 64
 
+// tooDeep is the reason a walk that reached maxDepth gives.
+const tooDeep = "more than 64 levels (a cycle?)"
+
 // Tree is a BTrees container in a database: a BTree, TreeSet, Bucket or
 // Set of any family, read (and, with a Writer, changed) through the Loader
 // it was opened with. Its methods load the objects they need each time, so
@@ -171,7 +174,7 @@ func (t *Tree) leafFor(ctx context.Context, root *object, key pickle.Value, visi
 	o := root
 	for depth := 0; o.node != nil; depth++ {
 		if depth >= maxDepth {
-			return nil, &StateError{OID: t.oid, Class: t.Class(), Reason: "more than 64 levels (a cycle?)"}
+			return nil, &StateError{OID: t.oid, Class: t.Class(), Reason: tooDeep}
 		}
 		if len(o.node.Children) == 0 {
 			return nil, nil
