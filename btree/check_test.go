@@ -314,3 +314,18 @@ func TestCheckStopsOnSelfChild(t *testing.T) {
 		t.Errorf("Check stopped at %q, %d levels down", path, levels)
 	}
 }
+
+// An object of another family under a tree is an error that names both.
+func TestForeignObjectNamesTree(t *testing.T) {
+	ctx := context.Background()
+	db, tr := buildOO(t, 50)
+	bs := buckets(t, tr)
+	io := mustFamily(t, "IO")
+	db.Store(bs[1].oid, io.Class(KindBucket), pickle.Tuple{pickle.Tuple{int64(1), pickle.None}})
+	var se *StateError
+	_, _, err := tr.Get(ctx, bs[1].bucket.Keys[0])
+	if !errors.As(err, &se) || se.OID != bs[1].oid || !strings.Contains(err.Error(), tr.Class()) || !strings.Contains(err.Error(), io.Class(KindBucket)) {
+		t.Fatalf("Get through an IOBucket in an OOBTree = %v", err)
+	}
+	t.Log(err)
+}

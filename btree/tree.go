@@ -100,7 +100,7 @@ func (t *Tree) parse(oid zodb.OID, rec *record.Record) (*object, error) {
 		(oid != t.oid || kind == t.kind) && // the root keeps its class
 		(t.kind.IsTree() || oid == t.oid) // a lone bucket has no children
 	if !fits {
-		return nil, &StateError{OID: oid, Class: rec.Class, Reason: fmt.Sprintf("found in a %s", t.Class())}
+		return nil, &StateError{OID: oid, Class: rec.Class, Reason: fmt.Sprintf("not a node or bucket of the %s at %s", t.Class(), t.oid)}
 	}
 	o := &object{oid: oid}
 	var err error
