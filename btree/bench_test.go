@@ -324,3 +324,23 @@ func TestWalkHoldsFewBuckets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCoerceKey converts the key a caller passes to a read or write
+// into what the family stores: an int for an integer family, a string for
+// an object one.
+func BenchmarkCoerceKey(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		t    DataType
+		key  any
+	}{{"Int64/int", Int64, 12345}, {"Int32/int64", Int32, int64(-7)}, {"Object/string", Object, "key-00042"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.t.coerce(c.key, "key"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

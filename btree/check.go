@@ -25,14 +25,14 @@ func (t *Tree) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if root.bucket != nil {
-		return checkSorted(root.bucket.Keys, nil, nil)
-	}
 	c := &checker{t: t}
+	if root.bucket != nil {
+		return c.wrap(checkSorted(root.bucket.Keys, nil, nil), t.oid, "root")
+	}
 	if len(root.node.Children) == 0 {
 		return nil
 	}
-	if _, err := c.node(ctx, root, nil, nil, "root"); err != nil {
+	if _, err := c.node(ctx, root, nil, nil, "root", 0); err != nil {
 		return err
 	}
 	if c.prev != nil && c.prev.HasNext {
@@ -53,10 +53,10 @@ func (c *checker) fail(oid zodb.OID, path, format string, args ...any) error {
 
 // node checks a node whose keys must lie in [lo, hi) and returns the oid
 // of its first bucket.
-func (c *checker) node(ctx context.Context, o *object, lo, hi pickle.Value, path string) (zodb.OID, error) {
+func (c *checker) node(ctx context.Context, o *object, lo, hi pickle.Value, path string, depth int) (zodb.OID, error) {
 	n := o.node
-	if len(path) > 4*maxDepth {
-		return zodb.OID{}, c.fail(o.oid, path, "more than 64 levels (a cycle?)")
+	if depth >= maxDepth {
+		return zodb.OID{}, c.fail(o.oid, path, tooDeep)
 	}
 	if len(n.Children) == 0 {
 		return zodb.OID{}, c.fail(o.oid, path, "an empty interior node")
@@ -99,7 +99,7 @@ func (c *checker) node(ctx context.Context, o *object, lo, hi pickle.Value, path
 		}
 		var cfirst zodb.OID
 		if co.node != nil {
-			cfirst, err = c.node(ctx, co, clo, chi, cpath)
+			cfirst, err = c.node(ctx, co, clo, chi, cpath, depth+1)
 		} else {
 			cfirst, err = ch.OID, c.bucket(ch.OID, co.bucket, clo, chi, cpath)
 		}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gozeo/gozeo/pickle"
+	"github.com/gozeo/gozeo/record"
 	"github.com/gozeo/gozeo/zodb"
 )
 
@@ -275,3 +277,55 @@ func TestGetErrors(t *testing.T) {
 
 // readOnly hides memDB's write methods.
 type readOnly struct{ Loader }
+
+// Check of a lone Bucket whose keys are out of order names the bucket.
+func TestCheckLoneBucketNamesIt(t *testing.T) {
+	ctx := context.Background()
+	db := newMemDB()
+	b, err := Create(ctx, db, mustFamily(t, "OO"), KindBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(ctx); err != nil {
+		t.Fatalf("Check of an empty bucket: %v", err)
+	}
+	db.Store(b.OID(), b.Class(), pickle.Tuple{pickle.Tuple{pickle.Unicode("b"), int64(1), pickle.Unicode("a"), int64(2)}})
+	var se *StateError
+	if err := b.Check(ctx); !errors.As(err, &se) || se.OID != b.OID() {
+		t.Fatalf("Check of a bucket with keys out of order = %v, want a *StateError for %s", err, b.OID())
+	}
+}
+
+// Check of a node that is its own only child stops at 64 levels, and the
+// path it names is 64 levels long.
+func TestCheckStopsOnSelfChild(t *testing.T) {
+	ctx := context.Background()
+	db, tr := buildOO(t, 50)
+	self := record.RefTo(tr.OID(), tr.Class())
+	first := record.RefTo(buckets(t, tr)[0].oid, tr.fam.Class(KindBucket))
+	db.Store(tr.OID(), tr.Class(), pickle.Tuple{pickle.Tuple{self}, first})
+	var se *StateError
+	err := tr.Check(ctx)
+	if !errors.As(err, &se) || !strings.Contains(se.Reason, "more than 64 levels") {
+		t.Fatalf("Check of a node that is its own child = %v", err)
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(se.Reason, "at "), ":")
+	if levels := strings.Count(path, "."); levels != 64 {
+		t.Errorf("Check stopped at %q, %d levels down", path, levels)
+	}
+}
+
+// An object of another family under a tree is an error that names both.
+func TestForeignObjectNamesTree(t *testing.T) {
+	ctx := context.Background()
+	db, tr := buildOO(t, 50)
+	bs := buckets(t, tr)
+	io := mustFamily(t, "IO")
+	db.Store(bs[1].oid, io.Class(KindBucket), pickle.Tuple{pickle.Tuple{int64(1), pickle.None}})
+	var se *StateError
+	_, _, err := tr.Get(ctx, bs[1].bucket.Keys[0])
+	if !errors.As(err, &se) || se.OID != bs[1].oid || !strings.Contains(err.Error(), tr.Class()) || !strings.Contains(err.Error(), io.Class(KindBucket)) {
+		t.Fatalf("Get through an IOBucket in an OOBTree = %v", err)
+	}
+	t.Log(err)
+}

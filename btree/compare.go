@@ -178,7 +178,7 @@ func compareInner(a, b pickle.Value, ca, cb keyClass, depth int, budget *int) (i
 				return c, nil
 			}
 		}
-		return cmpInt(len(at), len(bt)), nil
+		return cmp.Compare(len(at), len(bt)), nil
 	}
 	return 0, &CompareError{A: a, B: b, Reason: "objects order by their own classes, unknown here"}
 }
@@ -215,28 +215,12 @@ func isASCII(p []byte) bool {
 	return true
 }
 
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // compareNumbers compares two Python numbers exactly: an int against a
 // float is not rounded to float first (Python compares 2**53+1 > 2.0**53).
 func compareNumbers(a, b pickle.Value) (int, error) {
 	if ai, ok := smallInt(a); ok {
 		if bi, ok := smallInt(b); ok {
-			switch {
-			case ai < bi:
-				return -1, nil
-			case ai > bi:
-				return 1, nil
-			}
-			return 0, nil
+			return cmp.Compare(ai, bi), nil
 		}
 	}
 	af, aIsFloat := a.(float64)

@@ -106,37 +106,51 @@ func toBig(v any) (*big.Int, bool) {
 // Object keys must be orderable (see Compare); object values are taken as
 // they are.
 func (t DataType) coerce(v any, what string) (pickle.Value, error) {
-	bad := &TypeError{Type: t, Value: v, What: what}
+	c, ok := t.convert(v)
+	if !ok {
+		return nil, &TypeError{Type: t, Value: v, What: what}
+	}
+	if t == Object && what == "key" {
+		if err := orderable(c); err != nil {
+			return nil, fmt.Errorf("btree: key %s: %w", short(v), err)
+		}
+	}
+	return c, nil
+}
+
+// convert is coerce without the key check: false for a value the type
+// cannot hold.
+func (t DataType) convert(v any) (pickle.Value, bool) {
 	switch t {
 	case Object:
-		if v == nil {
-			return nil, bad
-		}
 		switch x := v.(type) {
+		case nil:
+			return nil, false
 		case int:
-			return int64(x), nil
+			return int64(x), true
 		case []byte:
-			return pickle.Bytes(x), nil
+			return pickle.Bytes(x), true
 		}
-		if what == "key" {
-			if err := orderable(v); err != nil {
-				return nil, fmt.Errorf("btree: key %s: %w", short(v), err)
-			}
-		}
-		return v, nil
+		return v, true
 	case Int32, Uint32, Int64, Uint64:
+		switch x := v.(type) { // the common cases, without a big.Int
+		case int64:
+			return x, t.holdsInt64(x)
+		case int:
+			return int64(x), t.holdsInt64(int64(x))
+		}
 		b, ok := toBig(v)
 		if !ok {
-			return nil, bad
+			return nil, false
 		}
 		lo, hi := t.bounds()
 		if b.Cmp(lo) < 0 || b.Cmp(hi) > 0 {
-			return nil, bad
+			return nil, false
 		}
 		if b.IsInt64() {
-			return b.Int64(), nil
+			return b.Int64(), true
 		}
-		return new(big.Int).Set(b), nil
+		return new(big.Int).Set(b), true
 	case Float32:
 		var f float64
 		switch x := v.(type) {
@@ -147,11 +161,11 @@ func (t DataType) coerce(v any, what string) (pickle.Value, error) {
 		default:
 			b, ok := toBig(v)
 			if !ok {
-				return nil, bad
+				return nil, false
 			}
 			f, _ = new(big.Float).SetInt(b).Float64()
 		}
-		return float64(float32(f)), nil
+		return float64(float32(f)), true
 	case Bytes2, Bytes6:
 		var p []byte
 		switch x := v.(type) {
@@ -162,14 +176,14 @@ func (t DataType) coerce(v any, what string) (pickle.Value, error) {
 		case pickle.ByteString:
 			p = x
 		default:
-			return nil, bad
+			return nil, false
 		}
 		if len(p) != t.size() {
-			return nil, bad
+			return nil, false
 		}
-		return pickle.Bytes(append([]byte(nil), p...)), nil
+		return pickle.Bytes(append([]byte(nil), p...)), true
 	}
-	return nil, bad
+	return nil, false
 }
 
 func (t DataType) size() int {

@@ -71,7 +71,8 @@ func (t *Tree) walk(ctx context.Context, lo, hi pickle.Value, fn func(b *BucketS
 		_, err := visit(root.bucket, lo, hi, fn)
 		return err
 	}
-	c := &chain{t: t, hi: hi, window: map[zodb.OID]loadedBucket{}}
+	leaf := t.fam.Class(t.kind.leaf())
+	c := &chain{t: t, hi: hi, leaf: leaf, window: map[zodb.OID]loadedBucket{}}
 	push := c.push
 	if t.prefetch() <= 1 {
 		push = nil
@@ -80,7 +81,6 @@ func (t *Tree) walk(ctx context.Context, lo, hi pickle.Value, fn func(b *BucketS
 	if err != nil || b == nil {
 		return err
 	}
-	leaf := t.fam.Class(t.kind.leaf())
 	// Keys must rise strictly along the whole walk, within each bucket
 	// and from one to the next. Besides keeping binary search honest,
 	// this is what ends a damaged chain that goes round in a circle,
@@ -164,6 +164,8 @@ type loadedBucket struct {
 type chain struct {
 	t  *Tree
 	hi pickle.Value
+	// leaf is the class of the tree's buckets.
+	leaf string
 	// stack is the path of interior nodes to the last predicted bucket,
 	// with the child index taken in each.
 	stack  []frame
@@ -222,7 +224,6 @@ func (c *chain) fetch(ctx context.Context, oid zodb.OID) (*object, error) {
 // advance moves the prediction to the next bucket in tree order and
 // returns its oid; false when the tree has no more (or none below hi).
 func (c *chain) advance(ctx context.Context) (zodb.OID, bool, error) {
-	leafClass := c.t.fam.Class(c.t.kind.leaf())
 	for len(c.stack) > 0 {
 		f := &c.stack[len(c.stack)-1]
 		n := f.n.node
@@ -240,7 +241,7 @@ func (c *chain) advance(ctx context.Context) (zodb.OID, bool, error) {
 		f.i++
 		child := n.Children[f.i]
 		for len(c.stack) < c.bottom {
-			if child.Inline != nil || child.Class == leafClass {
+			if child.Inline != nil || child.Class == c.leaf {
 				break // the tree is not balanced: stop predicting
 			}
 			o, err := c.t.load(ctx, child.OID)
@@ -253,7 +254,7 @@ func (c *chain) advance(ctx context.Context) (zodb.OID, bool, error) {
 			c.stack = append(c.stack, frame{o, 0})
 			child = o.node.Children[0]
 		}
-		if len(c.stack) != c.bottom || child.Inline != nil || (child.Class != "" && child.Class != leafClass) {
+		if len(c.stack) != c.bottom || child.Inline != nil || (child.Class != "" && child.Class != c.leaf) {
 			c.done = true
 			return zodb.OID{}, false, nil
 		}

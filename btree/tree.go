@@ -26,6 +26,9 @@ const DefaultPrefetch = 16
 // less than 20 levels deep; a deeper one has a cycle.
 const maxDepth = 64
 
+// tooDeep is the reason a walk that reached maxDepth gives.
+const tooDeep = "more than 64 levels (a cycle?)"
+
 // Tree is a BTrees container in a database: a BTree, TreeSet, Bucket or
 // Set of any family, read (and, with a Writer, changed) through the Loader
 // it was opened with. Its methods load the objects they need each time, so
@@ -97,7 +100,7 @@ func (t *Tree) parse(oid zodb.OID, rec *record.Record) (*object, error) {
 		(oid != t.oid || kind == t.kind) && // the root keeps its class
 		(t.kind.IsTree() || oid == t.oid) // a lone bucket has no children
 	if !fits {
-		return nil, &StateError{OID: oid, Class: rec.Class, Reason: fmt.Sprintf("found in a %s", t.Class())}
+		return nil, &StateError{OID: oid, Class: rec.Class, Reason: fmt.Sprintf("not a node or bucket of the %s at %s", t.Class(), t.oid)}
 	}
 	o := &object{oid: oid}
 	var err error
@@ -171,7 +174,7 @@ func (t *Tree) leafFor(ctx context.Context, root *object, key pickle.Value, visi
 	o := root
 	for depth := 0; o.node != nil; depth++ {
 		if depth >= maxDepth {
-			return nil, &StateError{OID: t.oid, Class: t.Class(), Reason: "more than 64 levels (a cycle?)"}
+			return nil, &StateError{OID: t.oid, Class: t.Class(), Reason: tooDeep}
 		}
 		if len(o.node.Children) == 0 {
 			return nil, nil

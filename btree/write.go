@@ -241,7 +241,7 @@ func bucketDelete(b *BucketState, key pickle.Value) (bool, error) {
 // the tree under o grew by one item.
 func (m *mutation) set(o *object, key, value pickle.Value, depth int) (bool, error) {
 	if depth >= maxDepth {
-		return false, &StateError{OID: o.oid, Class: m.nodeClass(), Reason: "more than 64 levels (a cycle?)"}
+		return false, &StateError{OID: o.oid, Class: m.nodeClass(), Reason: tooDeep}
 	}
 	n := o.node
 	if len(n.Children) == 0 {
@@ -389,7 +389,7 @@ func (m *mutation) firstBucket(c Child) (zodb.OID, error) {
 // key is not there.
 func (m *mutation) delete(o *object, key pickle.Value, depth int) (int, error) {
 	if depth >= maxDepth {
-		return 0, &StateError{OID: o.oid, Class: m.nodeClass(), Reason: "more than 64 levels (a cycle?)"}
+		return 0, &StateError{OID: o.oid, Class: m.nodeClass(), Reason: tooDeep}
 	}
 	n := o.node
 	if len(n.Children) == 0 {
