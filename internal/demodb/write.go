@@ -12,12 +12,8 @@ import (
 	"github.com/gozeo/gozeo/zodb"
 )
 
-// Classes of the demo database.
-const (
-	personClass = "myapp.models.Person"
-	listClass   = "persistent.list.PersistentList"
-	blobClass   = "ZODB.blob.Blob"
-)
+// personClass is the demo application's class.
+const personClass = "myapp.models.Person"
 
 const (
 	peopleCount   = 120
@@ -86,8 +82,8 @@ func (d *Demo) directory(ctx context.Context, tx *memo) error {
 		"people", people.Ref(),
 		"counters", counters.Ref(),
 		"settings", record.RefTo(d.Settings, record.ClassPersistentMapping),
-		"notes", record.RefTo(d.Notes, listClass),
-		"report", record.RefTo(d.Report, blobClass),
+		"notes", record.RefTo(d.Notes, record.ClassPersistentList),
+		"report", record.RefTo(d.Report, record.ClassBlob),
 		"favourite", record.WeakRef{OID: d.Bob}.Value(),
 		"archive", crossRef("archive", zodb.OIDFromUint64(7), personClass),
 	))
@@ -97,7 +93,7 @@ func (d *Demo) directory(ctx context.Context, tx *memo) error {
 	if err := tx.Store(d.Settings, record.ClassPersistentMapping, d.settings()); err != nil {
 		return err
 	}
-	if err := tx.Store(d.Notes, listClass, pickle.DictOf("data", &pickle.List{
+	if err := tx.Store(d.Notes, record.ClassPersistentList, pickle.DictOf("data", &pickle.List{
 		"Objects are shown without their classes: nothing is imported or run.",
 		"Stored markup is shown as text and never runs: <b>not bold</b> " +
 			`<script>document.title='pwned'</script><img src=x onerror="document.title='pwned'">`,
@@ -191,7 +187,7 @@ func (d *Demo) settings() *pickle.Dict {
 // writes it; elsewhere tx stores the blob record alone.
 func (d *Demo) report(ctx context.Context, tx *memo) error {
 	if d.Server.BlobDir() == "" {
-		return tx.Store(d.Report, blobClass, pickle.None)
+		return tx.Store(d.Report, record.ClassBlob, pickle.None)
 	}
 	data := reportData()
 	btx, err := d.writer.Begin(ctx, zeo.TxnMeta{User: "/ alice", Description: "upload the visits report"})
