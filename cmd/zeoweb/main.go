@@ -252,15 +252,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, ready cha
 
 // loopbackAddr reports whether a listening address is on loopback only.
 func loopbackAddr(listen string) (bool, error) {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(listen); err != nil {
 		return false, fmt.Errorf("-listen %q: %w", listen, err)
 	}
-	if host == "localhost" {
-		return true, nil
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback(), nil
+	return zeoweb.LoopbackHost(listen), nil
 }
 
 // visitEvery commits a small change to the demo database every d.

@@ -110,7 +110,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range securityHeaders {
 		h.Set(k, v)
 	}
-	if s.opts.LoopbackOnly && !loopbackHost(r.Host) {
+	if s.opts.LoopbackOnly && !LoopbackHost(r.Host) {
 		http.Error(w, "zeoweb answers only requests for localhost, 127.0.0.1 or [::1]", http.StatusMisdirectedRequest)
 		return
 	}
@@ -145,8 +145,10 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 
 func sameSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// loopbackHost reports whether the Host header names this machine.
-func loopbackHost(hostport string) bool {
+// LoopbackHost reports whether hostport (a Host header or a listening
+// address, with or without its port) names this machine only: localhost
+// or a loopback IP.
+func LoopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
