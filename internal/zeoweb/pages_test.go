@@ -241,3 +241,34 @@ func BenchmarkItemsPage(b *testing.B) {
 		})
 	}
 }
+
+// The history as of a tid lists the revisions up to it, however many
+// were written after it, and offers older ones only when there are.
+func TestHistoryAsOf(t *testing.T) {
+	f := newFixture(t, "z5-py3", Options{})
+	d := f.demo
+	var visits []string
+	for range 3 {
+		tid, err := d.Visit(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		visits = append(visits, tid.String())
+	}
+	settings := "/obj/" + d.Settings.String() + "/history?n=1&at="
+	for _, tc := range []struct {
+		at, want string
+		older    bool
+	}{
+		{d.Created.String(), d.Created.String(), false},
+		{visits[0], visits[0], true},
+		{visits[2], visits[2], true},
+	} {
+		body := f.page(t, settings+tc.at)
+		rows := regexp.MustCompile(`<code>([0-9a-f]{16})</code></a></td>`).FindAllStringSubmatch(body, -1)
+		if len(rows) != 1 || rows[0][1] != tc.want || strings.Contains(body, "Older revisions") != tc.older {
+			t.Errorf("history of the settings as of %s, one per page: %v, older link %v; want %s, %v\n%s",
+				tc.at, rows, strings.Contains(body, "Older revisions"), tc.want, tc.older, text(body))
+		}
+	}
+}
