@@ -1,6 +1,7 @@
 package zeoweb
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -190,7 +191,7 @@ func (s *Server) page(pattern string, f pageFunc) {
 // render executes a page template into a buffer first, so that a failure
 // half-way does not send half a page.
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&b, "layout", data); err != nil {
 		s.log.Error("zeoweb: template", "page", name, "err", err)
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
@@ -198,7 +199,7 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, data any) 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write(b.Bytes())
 }
 
 // errorData is the error page's data.
