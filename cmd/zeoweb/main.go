@@ -165,7 +165,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, ready cha
 		addr = demo.Addr
 		fmt.Fprintf(stdout, "demo: a test server imitating %s on %s, with a demo database\n", demo.Server.Profile().Release, addr)
 		if cfg.demoEvery > 0 {
-			go visitEvery(ctx, demo, cfg.demoEvery)
+			visits, stopVisits := context.WithCancel(ctx)
+			defer stopVisits() // before demo.Close
+			go visitEvery(visits, demo, cfg.demoEvery, stderr)
 		}
 	}
 
@@ -258,8 +260,9 @@ func loopbackAddr(listen string) (bool, error) {
 	return zeoweb.LoopbackHost(listen), nil
 }
 
-// visitEvery commits a small change to the demo database every d.
-func visitEvery(ctx context.Context, demo *demodb.Demo, d time.Duration) {
+// visitEvery commits a small change to the demo database every d; the
+// first failure ends it, said on stderr.
+func visitEvery(ctx context.Context, demo *demodb.Demo, d time.Duration, stderr io.Writer) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -268,6 +271,9 @@ func visitEvery(ctx context.Context, demo *demodb.Demo, d time.Duration) {
 			return
 		case <-t.C:
 			if _, err := demo.Visit(ctx); err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintf(stderr, "zeoweb: -demo-every: committing the demo's change failed, so the demo database stops changing: %v\n", err)
+				}
 				return
 			}
 		}
