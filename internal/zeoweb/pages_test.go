@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gozeo/gozeo/internal/testserver"
+	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zeo"
 )
 
@@ -270,5 +271,33 @@ func TestHistoryAsOf(t *testing.T) {
 			t.Errorf("history of the settings as of %s, one per page: %v, older link %v; want %s, %v\n%s",
 				tc.at, rows, strings.Contains(body, "Older revisions"), tc.want, tc.older, text(body))
 		}
+	}
+}
+
+// Mappings and lists held in one record have an items page, in the
+// Python 2 and 3 formats, and in ZODB 3.0's "_container" form.
+func TestHeldContainers(t *testing.T) {
+	for _, profile := range []string{"z5-py3", "z3101-py27"} {
+		t.Run(profile, func(t *testing.T) {
+			f := newFixture(t, profile, Options{})
+			d := f.demo
+			root := f.page(t, "/obj/0/items")
+			if got, k := lengthOf(t, root), keysOf(root); got != "7" || len(k) != 7 || unquote(k[0]) != "archive" {
+				t.Errorf("root mapping: length %s, keys %v", got, k)
+			}
+			notes := f.page(t, "/obj/"+d.Notes.String()+"/items")
+			if got, k := lengthOf(t, notes), keysOf(notes); got != "3" || strings.Join(k, " ") != "0 1 2" {
+				t.Errorf("notes list: length %s, positions %v", got, k)
+			}
+			old, err := d.Put(t.Context(), "ZODB.PersistentMapping", "PersistentMapping",
+				pickle.DictOf("_container", pickle.DictOf("b", int64(2), "a", int64(1))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := f.page(t, "/obj/"+old.String()+"/items")
+			if got, k := lengthOf(t, held), keysOf(held); got != "2" || len(k) != 2 || unquote(k[0]) != "a" {
+				t.Errorf("ZODB 3.0 mapping: length %s, keys %v", got, k)
+			}
+		})
 	}
 }
