@@ -17,9 +17,9 @@ import (
 // dumper prints records read through one client.
 type dumper struct {
 	c *zeo.Client
-	// snap is what -oid and graph walks read through: the database as of
-	// -tid, or as of the newest transaction when the dump started, so
-	// that a walk is never torn by a concurrent commit.
+	// snap is what -oid, -btree and graph walks read through: the
+	// database as of -tid, or as of the newest transaction when the dump
+	// started, so that a walk is never torn by a concurrent commit.
 	snap *db.Snapshot
 	w    io.Writer
 	// raw prints records as hex dumps instead of decoding them.

@@ -165,7 +165,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, ready cha
 		addr = demo.Addr
 		fmt.Fprintf(stdout, "demo: a test server imitating %s on %s, with a demo database\n", demo.Server.Profile().Release, addr)
 		if cfg.demoEvery > 0 {
-			go visitEvery(ctx, demo, cfg.demoEvery)
+			visits, stopVisits := context.WithCancel(ctx)
+			defer stopVisits() // before demo.Close
+			go visitEvery(visits, demo, cfg.demoEvery, stderr)
 		}
 	}
 
@@ -252,19 +254,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, ready cha
 
 // loopbackAddr reports whether a listening address is on loopback only.
 func loopbackAddr(listen string) (bool, error) {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(listen); err != nil {
 		return false, fmt.Errorf("-listen %q: %w", listen, err)
 	}
-	if host == "localhost" {
-		return true, nil
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback(), nil
+	return zeoweb.LoopbackHost(listen), nil
 }
 
-// visitEvery commits a small change to the demo database every d.
-func visitEvery(ctx context.Context, demo *demodb.Demo, d time.Duration) {
+// visitEvery commits a small change to the demo database every d; the
+// first failure ends it, said on stderr.
+func visitEvery(ctx context.Context, demo *demodb.Demo, d time.Duration, stderr io.Writer) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
@@ -273,6 +271,9 @@ func visitEvery(ctx context.Context, demo *demodb.Demo, d time.Duration) {
 			return
 		case <-t.C:
 			if _, err := demo.Visit(ctx); err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintf(stderr, "zeoweb: -demo-every: committing the demo's change failed, so the demo database stops changing: %v\n", err)
+				}
 				return
 			}
 		}

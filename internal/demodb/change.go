@@ -17,7 +17,7 @@ func (d *Demo) Visit(ctx context.Context) (zodb.TID, error) {
 	defer d.mu.Unlock()
 	d.visits++
 	tid, err := d.commit(ctx, zeo.TxnMeta{User: "/ demo", Description: fmt.Sprintf("visit %d", d.visits)},
-		func(ctx context.Context, tx txn) error {
+		func(ctx context.Context, tx *memo) error {
 			return tx.Store(d.Settings, record.ClassPersistentMapping, d.settings())
 		})
 	if err != nil {
@@ -55,7 +55,7 @@ func (d *Demo) NewOIDs(ctx context.Context, n int) ([]zodb.OID, error) {
 func (d *Demo) Write(ctx context.Context, desc string, objs ...Object) (zodb.TID, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.commit(ctx, zeo.TxnMeta{User: "/ test", Description: desc}, func(ctx context.Context, tx txn) error {
+	return d.commit(ctx, zeo.TxnMeta{User: "/ test", Description: desc}, func(ctx context.Context, tx *memo) error {
 		for _, o := range objs {
 			class := o.Name
 			if o.Module != "" {

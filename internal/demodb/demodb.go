@@ -6,11 +6,9 @@
 // file where the server generation has blobs), and a cross-database and a
 // weak reference.
 //
-// Records are written through package db, so they are pickled as the ZODB
-// of the chosen server profile writes them (db picks the Python 2 format
-// for a Python 2 server). On a server db cannot write to (ZODB 3.2 has no
-// loadBefore, which db's snapshots read through) a minimal transaction of
-// this package's own stores them instead, in the same format.
+// Records are written through package db on every profile, so they are
+// pickled as the ZODB of the chosen server profile writes them (db picks
+// the Python 2 format for a Python 2 server).
 package demodb
 
 import (

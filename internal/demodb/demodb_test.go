@@ -81,7 +81,7 @@ func TestEveryGeneration(t *testing.T) {
 			classes := map[zodb.OID]string{
 				d.Root: record.ClassPersistentMapping, d.Settings: record.ClassPersistentMapping,
 				d.People: "BTrees.OOBTree.OOBTree", d.Counters: "BTrees.IOBTree.IOBTree",
-				d.Notes: listClass, d.Report: blobClass, d.Alice: personClass, d.Bob: personClass,
+				d.Notes: record.ClassPersistentList, d.Report: record.ClassBlob, d.Alice: personClass, d.Bob: personClass,
 			}
 			for oid, class := range classes {
 				rev, err := c.Load(ctx, oid)

@@ -12,12 +12,8 @@ import (
 	"github.com/gozeo/gozeo/zodb"
 )
 
-// Classes of the demo database.
-const (
-	personClass = "myapp.models.Person"
-	listClass   = "persistent.list.PersistentList"
-	blobClass   = "ZODB.blob.Blob"
-)
+// personClass is the demo application's class.
+const personClass = "myapp.models.Person"
 
 const (
 	peopleCount   = 120
@@ -28,7 +24,7 @@ const (
 // the application objects (with the blob's file, where the storage keeps
 // blobs, in a transaction just before), then a change to Bob.
 func (d *Demo) write(ctx context.Context) error {
-	_, err := d.commit(ctx, zeo.TxnMeta{Description: "initial database creation"}, func(ctx context.Context, tx txn) error {
+	_, err := d.commit(ctx, zeo.TxnMeta{Description: "initial database creation"}, func(ctx context.Context, tx *memo) error {
 		d.Format = tx.Format()
 		return tx.Store(d.Root, record.ClassPersistentMapping, pickle.DictOf("data", pickle.NewDict(0)))
 	})
@@ -40,20 +36,20 @@ func (d *Demo) write(ctx context.Context) error {
 		return err
 	}
 	d.BobChanged, err = d.commit(ctx, zeo.TxnMeta{User: "/ bob", Description: "change my email address"},
-		func(ctx context.Context, tx txn) error {
+		func(ctx context.Context, tx *memo) error {
 			return tx.Store(d.Bob, personClass, person("Bob", "bob@example.com", d.Alice))
 		})
 	return err
 }
 
 // commit runs fill in a new transaction and commits it.
-func (d *Demo) commit(ctx context.Context, meta zeo.TxnMeta, fill func(context.Context, txn) error) (zodb.TID, error) {
-	tx, err := d.begin(ctx, meta)
+func (d *Demo) commit(ctx context.Context, meta zeo.TxnMeta, fill func(context.Context, *memo) error) (zodb.TID, error) {
+	tx, err := d.db.Begin(ctx, meta)
 	if err != nil {
 		return zodb.TID{}, err
 	}
 	defer tx.Abort()
-	if err := fill(ctx, &memo{txn: tx, stored: map[zodb.OID]*record.Record{}}); err != nil {
+	if err := fill(ctx, &memo{Txn: tx, stored: map[zodb.OID]*record.Record{}}); err != nil {
 		return zodb.TID{}, err
 	}
 	return tx.Commit(ctx)
@@ -63,7 +59,7 @@ func (d *Demo) commit(ctx context.Context, meta zeo.TxnMeta, fill func(context.C
 // BTrees come first, so that they are oids 1 and 2 and their records,
 // then the root's, lead the transaction's; the people's oids come before
 // any bucket's.
-func (d *Demo) directory(ctx context.Context, tx txn) error {
+func (d *Demo) directory(ctx context.Context, tx *memo) error {
 	people, err := btree.Create(ctx, tx, family("OO"), btree.KindBTree)
 	if err != nil {
 		return err
@@ -86,8 +82,8 @@ func (d *Demo) directory(ctx context.Context, tx txn) error {
 		"people", people.Ref(),
 		"counters", counters.Ref(),
 		"settings", record.RefTo(d.Settings, record.ClassPersistentMapping),
-		"notes", record.RefTo(d.Notes, listClass),
-		"report", record.RefTo(d.Report, blobClass),
+		"notes", record.RefTo(d.Notes, record.ClassPersistentList),
+		"report", record.RefTo(d.Report, record.ClassBlob),
 		"favourite", record.WeakRef{OID: d.Bob}.Value(),
 		"archive", crossRef("archive", zodb.OIDFromUint64(7), personClass),
 	))
@@ -97,7 +93,7 @@ func (d *Demo) directory(ctx context.Context, tx txn) error {
 	if err := tx.Store(d.Settings, record.ClassPersistentMapping, d.settings()); err != nil {
 		return err
 	}
-	if err := tx.Store(d.Notes, listClass, pickle.DictOf("data", &pickle.List{
+	if err := tx.Store(d.Notes, record.ClassPersistentList, pickle.DictOf("data", &pickle.List{
 		"Objects are shown without their classes: nothing is imported or run.",
 		"Stored markup is shown as text and never runs: <b>not bold</b> " +
 			`<script>document.title='pwned'</script><img src=x onerror="document.title='pwned'">`,
@@ -146,7 +142,7 @@ type login struct {
 
 // peopleOIDs takes the people's oids, Alice's and Bob's first, and
 // returns their logins in key order.
-func (d *Demo) peopleOIDs(ctx context.Context, tx txn) ([]login, error) {
+func (d *Demo) peopleOIDs(ctx context.Context, tx *memo) ([]login, error) {
 	out := make([]login, peopleCount)
 	for i := range out {
 		oid, err := tx.NewOID(ctx)
@@ -189,9 +185,9 @@ func (d *Demo) settings() *pickle.Dict {
 // goes in a transaction of its own committed just before tx (db's
 // transactions store records, not blob files), as a client's StoreBlob
 // writes it; elsewhere tx stores the blob record alone.
-func (d *Demo) report(ctx context.Context, tx txn) error {
+func (d *Demo) report(ctx context.Context, tx *memo) error {
 	if d.Server.BlobDir() == "" {
-		return tx.Store(d.Report, blobClass, pickle.None)
+		return tx.Store(d.Report, record.ClassBlob, pickle.None)
 	}
 	data := reportData()
 	btx, err := d.writer.Begin(ctx, zeo.TxnMeta{User: "/ alice", Description: "upload the visits report"})

@@ -16,7 +16,7 @@ import (
 
 // isBlob reports whether class is ZODB's blob class, whose data lives
 // beside the record (docs/protocol.md, Blobs).
-func isBlob(class string) bool { return class == "ZODB.blob.Blob" }
+func isBlob(class string) bool { return class == record.ClassBlob }
 
 // blobInfo is what the object page says about a blob.
 type blobInfo struct {

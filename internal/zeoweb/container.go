@@ -73,27 +73,15 @@ func openContainer(ctx context.Context, l btree.Loader, oid zodb.OID, rec *recor
 }
 
 // heldContainer recognizes mappings and lists kept in the state's "data"
-// (or "_container") entry, as persistent.mapping and persistent.list do;
-// nil for none.
+// entry (a mapping's, in ZODB 3.0 and older, in "_container"), whatever the
+// class, as record reads persistent.mapping's and persistent.list's; nil
+// for none.
 func heldContainer(rec *record.Record) container {
-	d, ok := rec.State.(*pickle.Dict)
-	if !ok {
-		return nil
+	if m, err := record.DecodeMapping(rec.State); err == nil {
+		return &mappingContainer{d: m.Data}
 	}
-	for _, key := range []string{"data", "_container"} {
-		v, ok := d.GetString(key)
-		if !ok {
-			v, ok = d.Get(pickle.ByteString(key))
-		}
-		if !ok {
-			continue
-		}
-		switch x := v.(type) {
-		case *pickle.Dict:
-			return &mappingContainer{d: x}
-		case *pickle.List:
-			return &listContainer{l: *x}
-		}
+	if l, err := record.DecodeList(rec.State); err == nil {
+		return &listContainer{l: *l.Data}
 	}
 	return nil
 }

@@ -2,10 +2,10 @@
 // that show what a ZEO server holds, for any protocol generation, without
 // Python or the application's classes.
 //
-// A [Server] is an http.Handler over one *zeo.Client. BTrees are read
-// through package btree, over a db.Snapshot where the server has
-// loadBefore; blob files through the client's blob directory
-// (zeo.Options.BlobDir). Its pages:
+// A [Server] is an http.Handler over one *zeo.Client. Objects and BTrees
+// (through package btree) are read through a db.Snapshot, which reads as
+// of a tid on every server generation; blob files through the client's
+// blob directory (zeo.Options.BlobDir). Its pages:
 //
 //	/                         the server: negotiation, get_info, operations, last transaction
 //	/obj/{oid}                an object: class, serial, record size, state with links

@@ -282,12 +282,9 @@ func (s *Server) historyPage(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return "", nil, err
 	}
-	hist, err := s.client.History(ctx, oid, size+1)
+	hist, err := s.historyUpTo(ctx, v, oid, size+1)
 	if err != nil {
 		return "", nil, err
-	}
-	if v.HasAt { // revisions written after the view's tid are not there yet
-		hist = slices.DeleteFunc(hist, func(h zeo.HistoryEntry) bool { return h.TID.Compare(v.At) > 0 })
 	}
 	d := historyData{V: v, OID: oid, Size: size}
 	if len(hist) > size {
@@ -309,6 +306,28 @@ func (s *Server) historyPage(ctx context.Context, w http.ResponseWriter, r *http
 		d.DiffErr = err.Error()
 	}
 	return "history", d, nil
+}
+
+// maxHistoryRead bounds the revisions historyUpTo asks for.
+const maxHistoryRead = 1 << 16
+
+// historyUpTo returns the newest n revisions of oid written at or before
+// the view's tid (fewer when the object has fewer). The server's history
+// starts at the newest revision and has no "before" argument, so as of a
+// tid it asks for four times as many each time until n are at or before
+// it, the object has no more, or maxHistoryRead were read.
+func (s *Server) historyUpTo(ctx context.Context, v view, oid zodb.OID, n int) ([]zeo.HistoryEntry, error) {
+	for ask := n; ; ask = min(ask*4, maxHistoryRead) {
+		hist, err := s.client.History(ctx, oid, ask)
+		if err != nil || !v.HasAt {
+			return hist, err
+		}
+		full := len(hist) == ask
+		hist = slices.DeleteFunc(hist, func(h zeo.HistoryEntry) bool { return h.TID.Compare(v.At) > 0 })
+		if len(hist) >= n || !full || ask == maxHistoryRead {
+			return hist, nil
+		}
+	}
 }
 
 // revisionText is one revision's state as the diff compares it.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gozeo/gozeo/internal/testserver"
+	"github.com/gozeo/gozeo/pickle"
 	"github.com/gozeo/gozeo/zeo"
 )
 
@@ -237,6 +238,65 @@ func BenchmarkItemsPage(b *testing.B) {
 				if res, body := f.get(b, u); res.StatusCode != http.StatusOK || !strings.Contains(body, `id="length">3000<`) {
 					b.Fatalf("%s: %s", u, res.Status)
 				}
+			}
+		})
+	}
+}
+
+// The history as of a tid lists the revisions up to it, however many
+// were written after it, and offers older ones only when there are.
+func TestHistoryAsOf(t *testing.T) {
+	f := newFixture(t, "z5-py3", Options{})
+	d := f.demo
+	var visits []string
+	for range 3 {
+		tid, err := d.Visit(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		visits = append(visits, tid.String())
+	}
+	settings := "/obj/" + d.Settings.String() + "/history?n=1&at="
+	for _, tc := range []struct {
+		at, want string
+		older    bool
+	}{
+		{d.Created.String(), d.Created.String(), false},
+		{visits[0], visits[0], true},
+		{visits[2], visits[2], true},
+	} {
+		body := f.page(t, settings+tc.at)
+		rows := regexp.MustCompile(`<code>([0-9a-f]{16})</code></a></td>`).FindAllStringSubmatch(body, -1)
+		if len(rows) != 1 || rows[0][1] != tc.want || strings.Contains(body, "Older revisions") != tc.older {
+			t.Errorf("history of the settings as of %s, one per page: %v, older link %v; want %s, %v\n%s",
+				tc.at, rows, strings.Contains(body, "Older revisions"), tc.want, tc.older, text(body))
+		}
+	}
+}
+
+// Mappings and lists held in one record have an items page, in the
+// Python 2 and 3 formats, and in ZODB 3.0's "_container" form.
+func TestHeldContainers(t *testing.T) {
+	for _, profile := range []string{"z5-py3", "z3101-py27"} {
+		t.Run(profile, func(t *testing.T) {
+			f := newFixture(t, profile, Options{})
+			d := f.demo
+			root := f.page(t, "/obj/0/items")
+			if got, k := lengthOf(t, root), keysOf(root); got != "7" || len(k) != 7 || unquote(k[0]) != "archive" {
+				t.Errorf("root mapping: length %s, keys %v", got, k)
+			}
+			notes := f.page(t, "/obj/"+d.Notes.String()+"/items")
+			if got, k := lengthOf(t, notes), keysOf(notes); got != "3" || strings.Join(k, " ") != "0 1 2" {
+				t.Errorf("notes list: length %s, positions %v", got, k)
+			}
+			old, err := d.Put(t.Context(), "ZODB.PersistentMapping", "PersistentMapping",
+				pickle.DictOf("_container", pickle.DictOf("b", int64(2), "a", int64(1))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := f.page(t, "/obj/"+old.String()+"/items")
+			if got, k := lengthOf(t, held), keysOf(held); got != "2" || len(k) != 2 || unquote(k[0]) != "a" {
+				t.Errorf("ZODB 3.0 mapping: length %s, keys %v", got, k)
 			}
 		})
 	}

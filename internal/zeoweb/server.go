@@ -1,6 +1,7 @@
 package zeoweb
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -110,7 +111,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range securityHeaders {
 		h.Set(k, v)
 	}
-	if s.opts.LoopbackOnly && !loopbackHost(r.Host) {
+	if s.opts.LoopbackOnly && !LoopbackHost(r.Host) {
 		http.Error(w, "zeoweb answers only requests for localhost, 127.0.0.1 or [::1]", http.StatusMisdirectedRequest)
 		return
 	}
@@ -145,8 +146,10 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 
 func sameSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// loopbackHost reports whether the Host header names this machine.
-func loopbackHost(hostport string) bool {
+// LoopbackHost reports whether hostport (a Host header or a listening
+// address, with or without its port) names this machine only: localhost
+// or a loopback IP.
+func LoopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
@@ -188,7 +191,7 @@ func (s *Server) page(pattern string, f pageFunc) {
 // render executes a page template into a buffer first, so that a failure
 // half-way does not send half a page.
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&b, "layout", data); err != nil {
 		s.log.Error("zeoweb: template", "page", name, "err", err)
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
@@ -196,7 +199,7 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, data any) 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write(b.Bytes())
 }
 
 // errorData is the error page's data.

@@ -22,9 +22,9 @@ func (c *treeContainer) Kind() string { return c.t.Kind().String() }
 
 func (c *treeContainer) Keyed() bool { return true }
 
-// Len counts the items along the bucket chain. When ctx has less than half
-// of its time left it stops and reports a lower bound, so that the page
-// still has time to show items.
+// Len counts the items along the bucket chain (btree's Len). When ctx has
+// less than half of its time left it stops and reports a lower bound, so
+// that the page still has time to show items.
 func (c *treeContainer) Len(ctx context.Context) (int, bool, error) {
 	count := ctx
 	if dl, ok := ctx.Deadline(); ok {
@@ -33,18 +33,12 @@ func (c *treeContainer) Len(ctx context.Context) (int, bool, error) {
 		defer cancel()
 	}
 	c.t.Prefetch = 0 // btree.DefaultPrefetch
-	n := 0
-	for _, err := range c.t.All(count) {
-		if err == nil {
-			err = count.Err() // loads served from the client cache do not look at ctx
+	n, err := c.t.Len(count)
+	if err != nil {
+		if count.Err() != nil && ctx.Err() == nil {
+			return n, false, nil
 		}
-		if err != nil {
-			if count.Err() != nil && ctx.Err() == nil {
-				return n, false, nil
-			}
-			return n, false, err
-		}
-		n++
+		return n, false, err
 	}
 	return n, true, nil
 }
