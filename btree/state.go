@@ -98,11 +98,11 @@ func (t *TreeState) Len() int { return len(t.Children) }
 func ParseBucketState(fam Family, kind Kind, state pickle.Value) (*BucketState, error) {
 	t, ok := state.(pickle.Tuple)
 	if !ok || len(t) < 1 || len(t) > 2 {
-		return nil, stateErr("bucket state is %s, not a 1- or 2-tuple", typeName(state))
+		return nil, stateErr("bucket state has type %s, not a 1- or 2-tuple", pickle.TypeName(state))
 	}
 	items, ok := t[0].(pickle.Tuple)
 	if !ok {
-		return nil, stateErr("bucket items are %s, not a tuple", typeName(t[0]))
+		return nil, stateErr("bucket items have type %s, not a tuple", pickle.TypeName(t[0]))
 	}
 	b := &BucketState{}
 	if kind.IsSet() {
@@ -154,11 +154,11 @@ func ParseTreeState(fam Family, kind Kind, state pickle.Value) (*TreeState, erro
 	}
 	t, ok := state.(pickle.Tuple)
 	if !ok || len(t) < 1 || len(t) > 2 {
-		return nil, stateErr("tree state is %s, not None or a 1- or 2-tuple", typeName(state))
+		return nil, stateErr("tree state has type %s, not None or a 1- or 2-tuple", pickle.TypeName(state))
 	}
 	items, ok := t[0].(pickle.Tuple)
 	if !ok {
-		return nil, stateErr("tree items are %s, not a tuple", typeName(t[0]))
+		return nil, stateErr("tree items have type %s, not a tuple", pickle.TypeName(t[0]))
 	}
 	if len(items)%2 != 1 {
 		return nil, stateErr("tree items have even length %d (children and keys alternate)", len(items))
@@ -222,7 +222,7 @@ func ParseTreeState(fam Family, kind Kind, state pickle.Value) (*TreeState, erro
 func refOf(v pickle.Value) (zodb.OID, string, error) {
 	pr, ok := v.(pickle.PersistentRef)
 	if !ok {
-		return zodb.OID{}, "", fmt.Errorf("%s is not a persistent reference", typeName(v))
+		return zodb.OID{}, "", fmt.Errorf("a value of type %s, not a persistent reference", pickle.TypeName(v))
 	}
 	r := record.ParseRef(pr.ID)
 	if !r.HasOID || r.Weak || r.Database != "" {
@@ -256,22 +256,4 @@ func childRef(v pickle.Value, nodeClass, leafClass string) (zodb.OID, string, er
 func globalIs(g pickle.Global, class string) bool {
 	m := len(g.Module)
 	return len(class) == m+1+len(g.Name) && class[:m] == g.Module && class[m] == '.' && class[m+1:] == g.Name
-}
-
-func typeName(v pickle.Value) string {
-	switch v.(type) {
-	case nil:
-		return "nothing"
-	case pickle.NoneType:
-		return "None"
-	case pickle.Tuple:
-		return "a tuple"
-	case *pickle.List:
-		return "a list"
-	case *pickle.Dict:
-		return "a dict"
-	case pickle.PersistentRef:
-		return "a persistent reference"
-	}
-	return fmt.Sprintf("%T", v)
 }

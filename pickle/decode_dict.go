@@ -181,7 +181,7 @@ const hashRehashes = indexThreshold + 1
 func (d *Decoder) chargeHash(key Value) error {
 	cost := hashCost(key, d.hashBudget) * hashRehashes
 	if cost > d.hashBudget {
-		return fmt.Errorf("%w: hashing a %s key would exceed the work this input justifies", ErrTooComplex, typeName(key))
+		return fmt.Errorf("%w: hashing a %s key would exceed the work this input justifies", ErrTooComplex, TypeName(key))
 	}
 	d.hashBudget -= cost
 	return nil

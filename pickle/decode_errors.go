@@ -122,13 +122,14 @@ func badValue(format string, args ...any) error {
 // both ErrBadValue and ErrUnhashable.
 func unhashable(what string, v Value) error {
 	return &multiError{
-		msg:  fmt.Sprintf("%v: unhashable %s of type %s", ErrBadValue, what, typeName(v)),
+		msg:  fmt.Sprintf("%v: unhashable %s of type %s", ErrBadValue, what, TypeName(v)),
 		errs: []error{ErrBadValue, ErrUnhashable},
 	}
 }
 
-// typeName names the Python type of a decoded value, for error messages.
-func typeName(v Value) string {
+// TypeName names the Python type of a decoded value ("tuple", "str (py2)",
+// "object module.Name", ...), for error messages.
+func TypeName(v Value) string {
 	switch v := v.(type) {
 	case nil:
 		return "nothing"

@@ -273,7 +273,7 @@ func (d *Decoder) appendItems(items []slot) error {
 		}
 		return d.deepen(s, depth+2)
 	}
-	return badValue("%s to a %s", opcodeNames[d.data[d.opPos]], typeName(s.v))
+	return badValue("%s to a %s", opcodeNames[d.data[d.opPos]], TypeName(s.v))
 }
 
 // loadDict handles DICT.
@@ -314,7 +314,7 @@ func (d *Decoder) setItems(items []slot) error {
 		}
 		dict, extra = c.DictItems, 2
 	default:
-		return badValue("%s to a %s", opcodeNames[d.data[d.opPos]], typeName(s.v))
+		return badValue("%s to a %s", opcodeNames[d.data[d.opPos]], TypeName(s.v))
 	}
 	depth, err := d.setDictItems(dict, items)
 	if err != nil {
@@ -349,7 +349,7 @@ func (d *Decoder) loadAddItems() error {
 	}
 	set, ok := s.v.(*Set)
 	if !ok || set.Frozen {
-		return badValue("ADDITEMS to a %s", typeName(s.v))
+		return badValue("ADDITEMS to a %s", TypeName(s.v))
 	}
 	depth, err := d.addItems(set, items)
 	if err != nil {
@@ -465,7 +465,7 @@ func (d *Decoder) loadStackGlobal() error {
 	module, ok1 := items[0].v.(string)
 	name, ok2 := items[1].v.(string)
 	if !ok1 || !ok2 {
-		return badValue("STACK_GLOBAL needs text, not %s and %s", typeName(items[0].v), typeName(items[1].v))
+		return badValue("STACK_GLOBAL needs text, not %s and %s", TypeName(items[0].v), TypeName(items[1].v))
 	}
 	g, err := d.global(module, name)
 	if err != nil {
@@ -504,7 +504,7 @@ func (d *Decoder) loadReduce(op byte) error {
 	callable, as := items[0], items[1]
 	args, ok := as.v.(Tuple)
 	if !ok {
-		return badValue("%s arguments are a %s, not a tuple", opcodeNames[op], typeName(as.v))
+		return badValue("%s arguments are a %s, not a tuple", opcodeNames[op], TypeName(as.v))
 	}
 	kind := KindReduce
 	if op == opNewObj {
@@ -522,7 +522,7 @@ func (d *Decoder) loadNewObjEx() error {
 	args, ok1 := items[1].v.(Tuple)
 	kwargs, ok2 := items[2].v.(*Dict)
 	if !ok1 || !ok2 {
-		return badValue("NEWOBJ_EX needs a tuple and a dict, not %s and %s", typeName(items[1].v), typeName(items[2].v))
+		return badValue("NEWOBJ_EX needs a tuple and a dict, not %s and %s", TypeName(items[1].v), TypeName(items[2].v))
 	}
 	o := &Object{Kind: KindNewObjEx, Callable: items[0].v, Args: args, Kwargs: kwargs}
 	return d.pushContainer(o, max(items[0].depth, items[1].depth, items[2].depth)+1)
@@ -595,7 +595,7 @@ func (d *Decoder) loadBuild() error {
 		if st, isDict := state.v.(*Dict); IsNone(state.v) || isDict && st.Len() == 0 {
 			return nil
 		}
-		return badValue("BUILD on a %s", typeName(s.v))
+		return badValue("BUILD on a %s", TypeName(s.v))
 	}
 	if old, ok := o.State.(*Dict); ok {
 		if st, ok := state.v.(*Dict); ok {

@@ -46,13 +46,13 @@ type Mapping struct {
 func DecodeMapping(state pickle.Value) (*Mapping, error) {
 	attrs, ok := state.(*pickle.Dict)
 	if !ok {
-		return nil, fmt.Errorf("%w: PersistentMapping state is %s, not a dict", ErrState, typeName(state))
+		return nil, fmt.Errorf("%w: PersistentMapping state has type %s, not a dict", ErrState, pickle.TypeName(state))
 	}
 	for _, key := range []string{"data", "_container"} {
 		if v, ok := attrs.Get(key); ok {
 			data, ok := v.(*pickle.Dict)
 			if !ok {
-				return nil, fmt.Errorf("%w: PersistentMapping %s is %s, not a dict", ErrState, key, typeName(v))
+				return nil, fmt.Errorf("%w: PersistentMapping %s has type %s, not a dict", ErrState, key, pickle.TypeName(v))
 			}
 			return &Mapping{Data: data, Attrs: attrs}, nil
 		}
@@ -84,7 +84,7 @@ type List struct {
 func DecodeList(state pickle.Value) (*List, error) {
 	attrs, ok := state.(*pickle.Dict)
 	if !ok {
-		return nil, fmt.Errorf("%w: PersistentList state is %s, not a dict", ErrState, typeName(state))
+		return nil, fmt.Errorf("%w: PersistentList state has type %s, not a dict", ErrState, pickle.TypeName(state))
 	}
 	v, ok := attrs.Get("data")
 	if !ok {
@@ -92,7 +92,7 @@ func DecodeList(state pickle.Value) (*List, error) {
 	}
 	data, ok := v.(*pickle.List)
 	if !ok {
-		return nil, fmt.Errorf("%w: PersistentList data is %s, not a list", ErrState, typeName(v))
+		return nil, fmt.Errorf("%w: PersistentList data has type %s, not a list", ErrState, pickle.TypeName(v))
 	}
 	return &List{Data: data, Attrs: attrs}, nil
 }
@@ -114,7 +114,7 @@ type Length struct{ Value int64 }
 func DecodeLength(state pickle.Value) (*Length, error) {
 	n, ok := pickle.AsInt(state)
 	if !ok {
-		return nil, fmt.Errorf("%w: Length state is %s, not an int", ErrState, typeName(state))
+		return nil, fmt.Errorf("%w: Length state has type %s, not an int", ErrState, pickle.TypeName(state))
 	}
 	return &Length{Value: n}, nil
 }
@@ -163,11 +163,4 @@ type Blob struct{ OID zodb.OID }
 type Object struct {
 	Class string
 	State pickle.Value
-}
-
-func typeName(v pickle.Value) string {
-	if v == nil {
-		return "absent"
-	}
-	return fmt.Sprintf("%T", v)
 }
